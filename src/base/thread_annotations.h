@@ -18,5 +18,6 @@
 #define ACQUIRE_SHARED(...) CSTOR_TSA(acquire_shared_capability(__VA_ARGS__))
 #define RELEASE(...) CSTOR_TSA(release_capability(__VA_ARGS__))
 #define RELEASE_SHARED(...) CSTOR_TSA(release_shared_capability(__VA_ARGS__))
+#define ACQUIRED_BEFORE(...) CSTOR_TSA(acquired_before(__VA_ARGS__))
 #define EXCLUDES(...) CSTOR_TSA(locks_excluded(__VA_ARGS__))
 #define NO_THREAD_SAFETY_ANALYSIS CSTOR_TSA(no_thread_safety_analysis)

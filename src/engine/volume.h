@@ -1,0 +1,154 @@
+// Volume: a thin block device inside a Pool, addressed in bytes at 512-byte granularity.
+// Obtained from Pool::CreateVolume / OpenVolume / CloneVolume; one object per volume.
+//
+// Every write and unmap may carry an io sequence number (io_seq, from the replication
+// target; 0 = none). The engine stores it per block and keeps a checkpoint: the highest
+// N such that every write with io_seq <= N handed to this volume is durable. Writes
+// should be submitted in io_seq order; a write is counted from the moment its call starts.
+//
+// Thread-safety: all methods are thread-safe. Concurrent writes to the same block are
+// applied in some order, one after the other.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/mutex.h"
+#include "base/result.h"
+#include "engine/format.h"
+#include "engine/stripe_locks.h"
+#include "engine/types.h"
+
+namespace cstor::engine {
+
+struct PoolCore;
+class ChangeIterator;
+
+class Volume : public std::enable_shared_from_this<Volume> {
+ public:
+  // ---- IO ----
+  // offset and size must be multiples of 512 and inside the volume.
+  Status Read(uint64_t offset, std::span<std::byte> out);
+  Status Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq = 0);
+  // Deallocates; the range then reads as zeros.
+  Status Unmap(uint64_t offset, uint64_t length, uint64_t io_seq = 0);
+  Status Flush();
+  Status Grow(uint64_t new_size);
+
+  // ---- snapshots ----
+  // A snapshot holds the volume as of the call; it is durable when this returns.
+  Result<SnapshotInfo> CreateSnapshot(const std::string& name);
+  // Refused while clones of the snapshot exist.
+  Status DeleteSnapshot(const std::string& name);
+  std::vector<SnapshotInfo> ListSnapshots();
+  Status ReadSnapshot(const std::string& snapshot, uint64_t offset, std::span<std::byte> out);
+
+  // ---- rebuild support ----
+  // Streams every block (of the live volume, or of `snapshot`) whose io_seq is > since,
+  // with its data; unmapped blocks come as unmaps. For clones, only the clone's own
+  // blocks (those written after it was created).
+  Result<std::unique_ptr<ChangeIterator>> ChangedSince(uint64_t since,
+                                                       const std::string& snapshot = "");
+  // Applies one block of a change stream if it is newer than the local version (by io_seq).
+  // Returns whether it was applied. The block must be whole (block_size bytes of data).
+  Result<bool> ApplyChange(const BlockChange& change);
+
+  // Visits the live block map in block order (for dump tools).
+  Status ForEachBlock(const std::function<bool(uint64_t lba, const BlockRecord&)>& fn);
+
+  VolumeInfo Info();
+  uint64_t CheckpointedIoSeq();
+  const std::string& name() const { return record_.name; }
+  uint64_t id() const { return record_.id; }
+  uint64_t size() const { return size_.load(); }
+  uint32_t block_size() const { return record_.block_size; }
+
+  // Internal: constructed by the pool.
+  Volume(PoolCore* core, VolumeRecord record, std::shared_ptr<Volume> origin);
+  ~Volume();
+
+ private:
+  friend class Pool;
+  friend class ChangeIterator;
+  friend struct PoolCore;
+
+  Status CheckRange(uint64_t offset, uint64_t length) const;
+  Status CheckUsable() const;
+  uint32_t units_per_block() const { return record_.block_size / kUnitSize; }
+  uint64_t blocks() const { return size() / block_size(); }
+
+  // The version of block lba visible at generation gen (kLiveGen = the live volume). With
+  // follow_origin, a clone without its own version answers from its origin snapshot.
+  // `locked`: the caller holds lba's stripe lock (only then may the lookup fill the cache).
+  Result<std::optional<BlockRecord>> ResolveAt(uint64_t lba, uint64_t gen, bool follow_origin,
+                                               bool locked);
+  // Reads [offset, offset + out.size()) as seen at gen, taking stripe locks for live reads.
+  Status ReadRange(uint64_t offset, std::span<std::byte> out, uint64_t gen);
+  // Reads whole blocks [first, first + n) into out (n blocks, kIoAlignment-aligned).
+  // REQUIRES: for live reads, the stripes of those blocks are held.
+  Status ReadBlocksLocked(uint64_t first, uint64_t n, uint64_t gen, std::span<std::byte> out);
+  Status ReadResolved(std::span<const std::optional<BlockRecord>> recs, uint64_t first,
+                      std::span<std::byte> out);
+  // Checks a block's data against its record, counting and describing a mismatch.
+  Status Verify(uint64_t lba, const BlockRecord& rec, std::span<const std::byte> data);
+
+  // Writes whole blocks [first, first + n) from data. REQUIRES: their stripes held
+  // exclusively. With if_newer (n == 1), the block is only replaced if io_seq is newer
+  // than its current version; *applied tells whether it was.
+  Status WriteBlocksLocked(uint64_t first, uint64_t n, std::span<const std::byte> data,
+                           uint64_t io_seq, bool if_newer, bool* applied);
+  // Writes a byte range inside one chunk, reading partial head and tail blocks first.
+  Status WriteChunk(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq);
+  // Replaces every version with data in blocks [first, end) by an unmapped version.
+  Status UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq);
+  // Blocks in [lo, hi) that may hold data, in order, at most limit of them; for clones
+  // this includes blocks the origin chain may hold.
+  Status CandidateLbas(uint64_t lo, uint64_t hi, size_t limit, std::vector<uint64_t>* out);
+  Status CollectOwnLbas(uint64_t lo, uint64_t hi, size_t limit, bool with_old,
+                        std::vector<uint64_t>* out);
+
+  Result<SnapshotRecord> FindSnapshot(const std::string& name);
+  bool HasSnapshotGen(uint64_t gen);
+  uint64_t SnapshotUsedBlocks(const SnapshotRecord& snap);
+  // Neighbouring live snapshot generations of gen: (previous or 0, next or UINT64_MAX).
+  std::pair<uint64_t, uint64_t> NeighbourGens(uint64_t gen);
+  SnapshotInfo ToInfo(const SnapshotRecord& snap);
+  // Frees what only this (already hidden) snapshot holds, then forgets it.
+  Status ReclaimSnapshot(const SnapshotRecord& snap);
+
+  PoolCore* const core_;
+  VolumeRecord record_;  // size is tracked in size_
+  const std::shared_ptr<Volume> origin_;
+  std::atomic<uint64_t> size_;
+  std::atomic<bool> deleted_{false};
+
+  SharedMutex io_lock_;  // IO shared; snapshot, grow and delete exclusive
+  StripeLocks stripes_;
+  Mutex snap_mu_;
+  std::vector<SnapshotRecord> snapshots_ GUARDED_BY(snap_mu_);  // by gen
+  std::atomic<uint64_t> latest_snapshot_gen_{0};
+};
+
+// Streams a volume's changes in block order. Not thread-safe; one consumer.
+class ChangeIterator {
+ public:
+  // Up to max_blocks more changes; empty when the stream is done.
+  Result<std::vector<BlockChange>> Next(size_t max_blocks);
+  // Blocks of the volume's address space scanned so far, and in all.
+  uint64_t scanned_blocks() const { return cursor_; }
+  uint64_t total_blocks() const { return total_; }
+
+  ChangeIterator(std::shared_ptr<Volume> volume, uint64_t since, uint64_t gen, uint64_t total);
+
+ private:
+  std::shared_ptr<Volume> volume_;
+  const uint64_t since_;
+  const uint64_t gen_;  // UINT64_MAX: the live volume
+  const uint64_t total_;
+  uint64_t cursor_ = 0;
+};
+
+}  // namespace cstor::engine

@@ -1,0 +1,435 @@
+// Volume: reads, writes, unmaps and their validation.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/check.h"
+#include "base/crc32c.h"
+#include "base/units.h"
+#include "engine/pool_core.h"
+#include "engine/volume.h"
+
+namespace cstor::engine {
+namespace {
+
+constexpr uint64_t kSector = 512;
+constexpr uint64_t kChunkBytes = 1 << 20;  // large IOs are split so locks and buffers stay bounded
+
+// The bytes [offset, offset + length) split at chunk boundaries aligned to block_size.
+template <typename Fn>
+Status ForEachChunk(uint64_t offset, uint64_t length, uint64_t block_size, Fn&& fn) {
+  const uint64_t chunk = std::max(kChunkBytes, block_size);
+  while (length > 0) {
+    uint64_t next = (offset / chunk + 1) * chunk;
+    uint64_t n = std::min(length, next - offset);
+    CSTOR_RETURN_IF_ERROR(fn(offset, n));
+    offset += n;
+    length -= n;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Volume::Volume(PoolCore* core, VolumeRecord record, std::shared_ptr<Volume> origin)
+    : core_(core), record_(std::move(record)), origin_(std::move(origin)), size_(record_.size) {}
+
+Volume::~Volume() = default;
+
+Status Volume::CheckRange(uint64_t offset, uint64_t length) const {
+  if (offset % kSector != 0 || length % kSector != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "offset {} and length {} must be multiples of 512 bytes", offset, length));
+  }
+  uint64_t size = this->size();
+  if (offset > size || length > size - offset) {
+    return Status::OutOfRange(fmt::format(
+        "bytes [{}, {}) are beyond the end of volume {} ({} bytes)", offset, offset + length,
+        name(), size));
+  }
+  return Status::Ok();
+}
+
+Status Volume::CheckUsable() const {
+  if (core_->closed) return Status::FailedPrecondition("pool is closed");
+  if (deleted_) return Status::NotFound("volume " + name() + " was deleted");
+  return Status::Ok();
+}
+
+Result<std::optional<BlockRecord>> Volume::ResolveAt(uint64_t lba, uint64_t gen,
+                                                     bool follow_origin, bool locked) {
+  BlockMap& map = *core_->map;
+  CSTOR_ASSIGN_OR_RETURN(auto live, map.Get({id(), lba}, locked));
+  if (live && (gen == kLiveGen || live->birth <= gen)) return live;
+  if (live) {
+    // The live version is newer than gen; a snapshot holds the one that was live then,
+    // unless the block had not been written in this volume yet.
+    CSTOR_ASSIGN_OR_RETURN(auto old, map.GetOld(id(), lba, gen));
+    if (old) {
+      CSTOR_CHECK(old->kill > gen);
+      return std::optional<BlockRecord>(old->rec);
+    }
+  }
+  if (follow_origin && origin_) {
+    return origin_->ResolveAt(lba, record_.origin_gen, true, /*locked=*/false);
+  }
+  return std::optional<BlockRecord>();
+}
+
+Status Volume::Verify(uint64_t lba, const BlockRecord& rec, std::span<const std::byte> data) {
+  uint32_t crc = crc32c::Value(data);
+  if (crc == rec.crc) return Status::Ok();
+  core_->checksum_errors++;
+  return Status::Corruption(fmt::format(
+      "checksum mismatch in volume {} block {} (device {} unit {}): stored {:08x}, read {:08x}",
+      name(), lba, rec.phys.device, rec.phys.unit, rec.crc, crc));
+}
+
+Status Volume::ReadResolved(std::span<const std::optional<BlockRecord>> recs, uint64_t first,
+                            std::span<std::byte> out) {
+  const uint64_t bs = block_size(), upb = units_per_block();
+  size_t i = 0;
+  while (i < recs.size()) {
+    const auto& r = recs[i];
+    if (!r || r->unmapped) {
+      std::memset(out.data() + i * bs, 0, bs);
+      i++;
+      continue;
+    }
+    // Coalesce blocks that sit next to each other on the same device into one read.
+    size_t j = i + 1;
+    while (j < recs.size() && recs[j] && recs[j]->has_data() &&
+           recs[j]->phys.device == r->phys.device &&
+           recs[j]->phys.unit == r->phys.unit + (j - i) * upb) {
+      j++;
+    }
+    auto span = out.subspan(i * bs, (j - i) * bs);
+    CSTOR_RETURN_IF_ERROR(core_->devices[r->phys.device]->Read(r->phys.unit, span));
+    for (size_t k = i; k < j; k++) {
+      CSTOR_RETURN_IF_ERROR(Verify(first + k, *recs[k], out.subspan(k * bs, bs)));
+    }
+    i = j;
+  }
+  return Status::Ok();
+}
+
+Status Volume::ReadBlocksLocked(uint64_t first, uint64_t n, uint64_t gen,
+                                std::span<std::byte> out) {
+  std::vector<std::optional<BlockRecord>> recs;
+  if (gen == kLiveGen) {
+    CSTOR_RETURN_IF_ERROR(core_->map->GetRange(id(), first, n, &recs));
+    if (origin_) {
+      for (uint64_t i = 0; i < n; i++) {
+        if (recs[i]) continue;
+        CSTOR_ASSIGN_OR_RETURN(recs[i], origin_->ResolveAt(first + i, record_.origin_gen, true,
+                                                           /*locked=*/false));
+      }
+    }
+  } else {
+    recs.resize(n);
+    for (uint64_t i = 0; i < n; i++) {
+      CSTOR_ASSIGN_OR_RETURN(recs[i], ResolveAt(first + i, gen, true, /*locked=*/false));
+    }
+  }
+  return ReadResolved(recs, first, out);
+}
+
+Status Volume::ReadRange(uint64_t offset, std::span<std::byte> out, uint64_t gen) {
+  const uint64_t bs = block_size();
+  return ForEachChunk(offset, out.size(), bs, [&](uint64_t off, uint64_t len) -> Status {
+    std::span<std::byte> dst = out.subspan(off - offset, len);
+    uint64_t first = off / bs, within = off % bs;
+    uint64_t n = (within + len + bs - 1) / bs;
+    std::optional<StripeLocks::Guard> guard;
+    if (gen == kLiveGen) guard.emplace(stripes_.Lock(first, n, /*exclusive=*/false));
+    if (within == 0 && len % bs == 0 && IsAligned(dst.data())) {
+      return ReadBlocksLocked(first, n, gen, dst);
+    }
+    AlignedBuffer tmp(n * bs);
+    CSTOR_RETURN_IF_ERROR(ReadBlocksLocked(first, n, gen, tmp.span()));
+    std::memcpy(dst.data(), tmp.data() + within, len);
+    return Status::Ok();
+  });
+}
+
+Status Volume::Read(uint64_t offset, std::span<std::byte> out) {
+  CSTOR_RETURN_IF_ERROR(CheckRange(offset, out.size()));
+  ReaderLock io(&io_lock_);
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  return ReadRange(offset, out, kLiveGen);
+}
+
+Status Volume::WriteBlocksLocked(uint64_t first, uint64_t n, std::span<const std::byte> data,
+                                 uint64_t io_seq, bool if_newer, bool* applied) {
+  const uint64_t bs = block_size();
+  const uint32_t upb = units_per_block();
+  CSTOR_CHECK(data.size() == n * bs);
+  std::vector<std::optional<BlockRecord>> old;
+  CSTOR_RETURN_IF_ERROR(core_->map->GetRange(id(), first, n, &old));
+  if (if_newer) {
+    CSTOR_CHECK(n == 1);
+    *applied = !old[0] || old[0]->io_seq < io_seq;
+    if (!*applied) return Status::Ok();
+  }
+  AlignedBuffer copy;
+  if (!IsAligned(data.data())) {  // direct IO needs aligned memory
+    copy = AlignedBuffer(data.size());
+    std::memcpy(copy.data(), data.data(), data.size());
+    data = copy.span();
+  }
+  CSTOR_ASSIGN_OR_RETURN(std::vector<Extent> extents, core_->alloc->Allocate(n, upb));
+  auto release = [&] {
+    for (const Extent& e : extents) core_->alloc->Release(e);
+  };
+  std::vector<Journal::Change> changes(n);
+  const uint64_t birth = core_->txg.load();
+  uint64_t block = 0;
+  for (const Extent& e : extents) {
+    uint64_t count = e.count / upb;
+    Status s = core_->devices[e.device]->Write(e.unit, data.subspan(block * bs, count * bs));
+    if (!s.ok()) {
+      release();
+      return s;
+    }
+    for (uint64_t k = 0; k < count; k++, block++) {
+      Journal::Change& c = changes[block];
+      c.lba = first + block;
+      c.rec.phys = {e.device, e.unit + k * upb};
+      c.rec.io_seq = io_seq;
+      c.rec.birth = birth;
+      c.rec.crc = crc32c::Value(data.subspan(block * bs, bs));
+      c.old = old[block];
+    }
+  }
+  Status s = core_->journal->Apply(id(), changes, latest_snapshot_gen_.load());
+  if (!s.ok()) release();
+  return s;
+}
+
+Status Volume::WriteChunk(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq) {
+  const uint64_t bs = block_size();
+  const uint64_t first = offset / bs, within = offset % bs;
+  const uint64_t n = (within + data.size() + bs - 1) / bs;
+  auto guard = stripes_.Lock(first, n, /*exclusive=*/true);
+  bool head_partial = within != 0;
+  bool tail_partial = (offset + data.size()) % bs != 0;
+  if (!head_partial && !tail_partial) {
+    return WriteBlocksLocked(first, n, data, io_seq, false, nullptr);
+  }
+  // Read-modify-write of the partial blocks at either end.
+  AlignedBuffer buf(n * bs);
+  if (head_partial || (n == 1 && tail_partial)) {
+    CSTOR_RETURN_IF_ERROR(ReadBlocksLocked(first, 1, kLiveGen, buf.span().subspan(0, bs)));
+  }
+  if (tail_partial && n > 1) {
+    CSTOR_RETURN_IF_ERROR(
+        ReadBlocksLocked(first + n - 1, 1, kLiveGen, buf.span().subspan((n - 1) * bs, bs)));
+  }
+  std::memcpy(buf.data() + within, data.data(), data.size());
+  return WriteBlocksLocked(first, n, buf.span(), io_seq, false, nullptr);
+}
+
+Status Volume::Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq) {
+  CSTOR_RETURN_IF_ERROR(CheckRange(offset, data.size()));
+  if (data.empty()) return Status::Ok();
+  CSTOR_RETURN_IF_ERROR(core_->CheckWritable());
+  CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
+  ReaderLock io(&io_lock_);
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  core_->journal->BeginIo(id(), io_seq);
+  Status s = ForEachChunk(offset, data.size(), block_size(), [&](uint64_t off, uint64_t len) {
+    return WriteChunk(off, data.subspan(off - offset, len), io_seq);
+  });
+  core_->journal->EndIo(id(), io_seq, s.ok());
+  return s;
+}
+
+Status Volume::CollectOwnLbas(uint64_t lo, uint64_t hi, size_t limit, bool with_old,
+                              std::vector<uint64_t>* out) {
+  CSTOR_RETURN_IF_ERROR(core_->map->ScanLive(id(), lo, hi, [&](uint64_t lba, const BlockRecord&) {
+    out->push_back(lba);
+    return out->size() < limit;
+  }));
+  if (!with_old) return Status::Ok();
+  std::vector<uint64_t> old;
+  CSTOR_RETURN_IF_ERROR(core_->map->ScanOld(id(), lo, hi, [&](uint64_t lba, uint64_t,
+                                                              const OldRecord&) {
+    if (old.empty() || old.back() != lba) old.push_back(lba);
+    return old.size() < limit;
+  }));
+  std::vector<uint64_t> merged;
+  std::set_union(out->begin(), out->end(), old.begin(), old.end(), std::back_inserter(merged));
+  *out = std::move(merged);
+  return Status::Ok();
+}
+
+Status Volume::CandidateLbas(uint64_t lo, uint64_t hi, size_t limit, std::vector<uint64_t>* out) {
+  out->clear();
+  CSTOR_RETURN_IF_ERROR(CollectOwnLbas(lo, hi, limit, /*with_old=*/false, out));
+  for (Volume* v = origin_.get(); v != nullptr; v = v->origin_.get()) {
+    std::vector<uint64_t> theirs, merged;
+    CSTOR_RETURN_IF_ERROR(v->CollectOwnLbas(lo, hi, limit, /*with_old=*/true, &theirs));
+    std::set_union(out->begin(), out->end(), theirs.begin(), theirs.end(),
+                   std::back_inserter(merged));
+    *out = std::move(merged);
+  }
+  if (out->size() > limit) out->resize(limit);
+  return Status::Ok();
+}
+
+Status Volume::UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq) {
+  constexpr size_t kBatch = 1024;
+  uint64_t cursor = first;
+  std::vector<uint64_t> lbas;
+  while (cursor < end) {
+    CSTOR_RETURN_IF_ERROR(CandidateLbas(cursor, end, kBatch, &lbas));
+    if (lbas.empty()) break;
+    cursor = lbas.size() < kBatch ? end : lbas.back() + 1;
+    auto guard = stripes_.Lock(lbas, /*exclusive=*/true);
+    std::vector<Journal::Change> changes;
+    const uint64_t birth = core_->txg.load();
+    for (uint64_t lba : lbas) {
+      CSTOR_ASSIGN_OR_RETURN(auto own, core_->map->Get({id(), lba}));
+      bool has_data = own && own->has_data();
+      if (!own && origin_) {
+        CSTOR_ASSIGN_OR_RETURN(auto inherited,
+                               origin_->ResolveAt(lba, record_.origin_gen, true, false));
+        has_data = inherited && inherited->has_data();
+      }
+      if (!has_data) continue;
+      Journal::Change c;
+      c.lba = lba;
+      c.rec.unmapped = true;
+      c.rec.io_seq = io_seq;
+      c.rec.birth = birth;
+      c.old = own;
+      changes.push_back(c);
+    }
+    if (!changes.empty()) {
+      CSTOR_RETURN_IF_ERROR(core_->journal->Apply(id(), changes, latest_snapshot_gen_.load()));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq) {
+  CSTOR_RETURN_IF_ERROR(CheckRange(offset, length));
+  if (length == 0) return Status::Ok();
+  CSTOR_RETURN_IF_ERROR(core_->journal->fenced());
+  CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
+  ReaderLock io(&io_lock_);
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  const uint64_t bs = block_size(), end = offset + length;
+  const uint64_t full_first = (offset + bs - 1) / bs, full_end = end / bs;
+  core_->journal->BeginIo(id(), io_seq);
+  Status s;
+  // Parts of blocks are zeroed, so the whole range reads as zeros afterwards.
+  auto zero = [&](uint64_t from, uint64_t to) -> Status {
+    if (from >= to) return Status::Ok();
+    CSTOR_RETURN_IF_ERROR(core_->CheckWritable());
+    std::vector<std::byte> zeros(to - from);
+    return WriteChunk(from, zeros, io_seq);
+  };
+  if (full_first >= full_end) {
+    s = zero(offset, end);  // inside one block, or across two partial ones
+  } else {
+    s = zero(offset, full_first * bs);
+    if (s.ok()) s = UnmapBlocks(full_first, full_end, io_seq);
+    if (s.ok()) s = zero(full_end * bs, end);
+  }
+  core_->journal->EndIo(id(), io_seq, s.ok());
+  return s;
+}
+
+Status Volume::Flush() {
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  return core_->journal->Flush();
+}
+
+Status Volume::Grow(uint64_t new_size) {
+  CSTOR_RETURN_IF_ERROR(ValidateGeometry(new_size, block_size()));
+  MutexLock admin(&core_->admin_mu);
+  WriterLock io(&io_lock_);
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  uint64_t old_size = size();
+  if (new_size < old_size) {
+    return Status::InvalidArgument(fmt::format("volume {} is {}; shrinking to {} is not supported",
+                                               name(), FormatBytes(old_size),
+                                               FormatBytes(new_size)));
+  }
+  if (new_size == old_size) return Status::Ok();
+  VolumeRecord rec = record_;
+  rec.size = new_size;
+  MetaStore::Batch batch;
+  batch.Put(keys::Volume(id()), EncodeVolume(rec));
+  CSTOR_RETURN_IF_ERROR(core_->journal->CommitAdmin(std::move(batch), {}, {}));
+  record_.size = new_size;
+  size_ = new_size;
+  return Status::Ok();
+}
+
+Result<bool> Volume::ApplyChange(const BlockChange& change) {
+  if (change.lba >= blocks()) {
+    return Status::OutOfRange(fmt::format("block {} is beyond the end of volume {} ({} blocks)",
+                                          change.lba, name(), blocks()));
+  }
+  if (!change.unmapped && change.data.size() != block_size()) {
+    return Status::InvalidArgument(fmt::format("change for block {} carries {} bytes, not {}",
+                                               change.lba, change.data.size(), block_size()));
+  }
+  if (!change.unmapped) CSTOR_RETURN_IF_ERROR(core_->CheckWritable());
+  CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
+  ReaderLock io(&io_lock_);
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  auto guard = stripes_.Lock(change.lba, 1, /*exclusive=*/true);
+  bool applied = false;
+  if (!change.unmapped) {
+    CSTOR_RETURN_IF_ERROR(
+        WriteBlocksLocked(change.lba, 1, change.data.span(), change.io_seq, true, &applied));
+    return applied;
+  }
+  CSTOR_ASSIGN_OR_RETURN(auto own, core_->map->Get({id(), change.lba}));
+  if (own && own->io_seq >= change.io_seq) return false;
+  Journal::Change c;
+  c.lba = change.lba;
+  c.rec.unmapped = true;
+  c.rec.io_seq = change.io_seq;
+  c.rec.birth = core_->txg.load();
+  c.old = own;
+  CSTOR_RETURN_IF_ERROR(core_->journal->Apply(id(), std::span(&c, 1), latest_snapshot_gen_));
+  return true;
+}
+
+Status Volume::ForEachBlock(const std::function<bool(uint64_t, const BlockRecord&)>& fn) {
+  ReaderLock io(&io_lock_);
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  return core_->map->ScanLive(id(), 0, UINT64_MAX, fn);
+}
+
+VolumeInfo Volume::Info() {
+  VolumeCounters c = core_->journal->Counters(id());
+  VolumeInfo info;
+  info.id = id();
+  info.name = name();
+  info.size = size();
+  info.block_size = block_size();
+  info.allocated_bytes = c.live_blocks * block_size();
+  info.snapshot_bytes = c.held_blocks * block_size();
+  info.checkpoint_io_seq = c.checkpoint_io_seq;
+  info.max_io_seq = c.max_io_seq;
+  info.created_micros = record_.created_micros;
+  if (origin_) {
+    MutexLock l(&origin_->snap_mu_);
+    for (const auto& snap : origin_->snapshots_) {
+      if (snap.gen == record_.origin_gen) info.origin = origin_->name() + "@" + snap.name;
+    }
+  }
+  MutexLock l(&snap_mu_);
+  info.snapshots = snapshots_.size();
+  return info;
+}
+
+uint64_t Volume::CheckpointedIoSeq() { return core_->journal->Counters(id()).checkpoint_io_seq; }
+
+}  // namespace cstor::engine
