@@ -93,7 +93,7 @@ Status PoolCore::CheckWritable() {
     MutexLock l(&admin_mu);
     threshold = record.ro_threshold_pct;
   }
-  if (used * 100 >= uint64_t{threshold} * total) {
+  if (threshold < 100 && used * 100 >= uint64_t{threshold} * total) {
     return Status::ReadOnly(fmt::format(
         "pool is read-only: {} of {} used ({}%), at or above the {}% threshold; delete "
         "snapshots or volumes to free space",

@@ -199,7 +199,7 @@ PoolStats Pool::Stats() {
     s.guid = GuidToString(core.record.guid);
     s.ro_threshold_pct = core.record.ro_threshold_pct;
   }
-  s.read_only = used * 100 >= uint64_t{s.ro_threshold_pct} * total;
+  s.read_only = s.ro_threshold_pct < 100 && used * 100 >= uint64_t{s.ro_threshold_pct} * total;
   {
     MutexLock l(&core.volumes_mu);
     s.volumes = core.volumes.size();

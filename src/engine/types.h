@@ -20,6 +20,7 @@ struct PoolOptions {
   Env* env = Env::Default();
   bool direct_io = true;            // O_DIRECT on data devices (buffered where unsupported)
   uint32_t ro_threshold_pct = 85;   // at Create: refuse writes at or above this much used
+                                    // (100: never; writes fail with NoSpace when full)
   size_t block_cache_bytes = 64 << 20;   // decoded block-map entries
   size_t meta_cache_bytes = 32 << 20;    // metadata store block cache
   size_t meta_write_buffer_bytes = 32 << 20;

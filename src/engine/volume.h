@@ -43,6 +43,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Result<SnapshotInfo> CreateSnapshot(const std::string& name);
   // Refused while clones of the snapshot exist.
   Status DeleteSnapshot(const std::string& name);
+  // Flushes first, so that the space figures include every write so far.
   std::vector<SnapshotInfo> ListSnapshots();
   Status ReadSnapshot(const std::string& snapshot, uint64_t offset, std::span<std::byte> out);
 

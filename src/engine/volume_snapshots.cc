@@ -176,6 +176,8 @@ Status Volume::ReclaimSnapshot(const SnapshotRecord& snap) {
 }
 
 std::vector<SnapshotInfo> Volume::ListSnapshots() {
+  // Space accounting reads committed state: commit what is pending first.
+  (void)core_->journal->Flush();
   ReaderLock io(&io_lock_);
   std::vector<SnapshotRecord> snaps;
   {

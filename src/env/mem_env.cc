@@ -68,6 +68,23 @@ struct InFlight {
 
 }  // namespace
 
+// "/a//b/" -> "/a/b", as a real file system would resolve it.
+static std::string Normalize(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '/' && !out.empty() && out.back() == '/') continue;
+    out.push_back(c);
+  }
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+static std::string ParentOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 struct MemEnv::Node {
   Image current;
   Image durable;
@@ -223,7 +240,9 @@ void MemEnv::DropUnsyncedData() {
   PowerCut(nullptr);
 }
 
-Status MemEnv::CorruptBytes(const std::string& path, uint64_t offset, size_t n, Random& rng) {
+Status MemEnv::CorruptBytes(const std::string& raw_path, uint64_t offset, size_t n,
+                            Random& rng) {
+  const std::string path = Normalize(raw_path);
   MutexLock l(&mu_);
   auto it = files_.find(path);
   if (it == files_.end()) return Status::NotFound(path);
@@ -234,14 +253,9 @@ Status MemEnv::CorruptBytes(const std::string& path, uint64_t offset, size_t n, 
   return Status::Ok();
 }
 
-static std::string ParentOf(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-Result<std::unique_ptr<File>> MemEnv::OpenFile(const std::string& path,
+Result<std::unique_ptr<File>> MemEnv::OpenFile(const std::string& raw_path,
                                                const FileOptions& options) {
+  const std::string path = Normalize(raw_path);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   auto it = files_.find(path);
@@ -258,7 +272,8 @@ Result<std::unique_ptr<File>> MemEnv::OpenFile(const std::string& path,
   return std::unique_ptr<File>(new MemFileHandle(this, it->second, boot_, options.read_only));
 }
 
-Status MemEnv::DeleteFile(const std::string& path) {
+Status MemEnv::DeleteFile(const std::string& raw_path) {
+  const std::string path = Normalize(raw_path);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   if (!files_.contains(path)) return Status::NotFound("delete " + path + ": no such file");
@@ -267,7 +282,8 @@ Status MemEnv::DeleteFile(const std::string& path) {
   return Status::Ok();
 }
 
-Status MemEnv::RenameFile(const std::string& from, const std::string& to) {
+Status MemEnv::RenameFile(const std::string& raw_from, const std::string& raw_to) {
+  const std::string from = Normalize(raw_from), to = Normalize(raw_to);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   auto it = files_.find(from);
@@ -279,7 +295,8 @@ Status MemEnv::RenameFile(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
-Status MemEnv::CreateDir(const std::string& path) {
+Status MemEnv::CreateDir(const std::string& raw_path) {
+  const std::string path = Normalize(raw_path);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   if (dirs_.contains(path) || files_.contains(path)) {
@@ -291,7 +308,8 @@ Status MemEnv::CreateDir(const std::string& path) {
   return Status::Ok();
 }
 
-Status MemEnv::DeleteDir(const std::string& path) {
+Status MemEnv::DeleteDir(const std::string& raw_path) {
+  const std::string path = Normalize(raw_path);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   if (!dirs_.contains(path)) return Status::NotFound("rmdir " + path + ": no such directory");
@@ -311,7 +329,8 @@ Status MemEnv::DeleteDir(const std::string& path) {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> MemEnv::GetChildren(const std::string& dir) {
+Result<std::vector<std::string>> MemEnv::GetChildren(const std::string& raw_dir) {
+  const std::string dir = Normalize(raw_dir);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   if (!dirs_.contains(dir)) return Status::NotFound("list " + dir + ": no such directory");
@@ -328,7 +347,8 @@ Result<std::vector<std::string>> MemEnv::GetChildren(const std::string& dir) {
   return names;
 }
 
-Result<FileInfo> MemEnv::Stat(const std::string& path) {
+Result<FileInfo> MemEnv::Stat(const std::string& raw_path) {
+  const std::string path = Normalize(raw_path);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   FileInfo info;
@@ -341,14 +361,16 @@ Result<FileInfo> MemEnv::Stat(const std::string& path) {
   return info;
 }
 
-Status MemEnv::SyncDir(const std::string& dir) {
+Status MemEnv::SyncDir(const std::string& raw_dir) {
+  const std::string dir = Normalize(raw_dir);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   if (!dirs_.contains(dir)) return Status::NotFound("sync " + dir + ": no such directory");
   return Tick();
 }
 
-Result<std::unique_ptr<FileLock>> MemEnv::LockFile(const std::string& path) {
+Result<std::unique_ptr<FileLock>> MemEnv::LockFile(const std::string& raw_path) {
+  const std::string path = Normalize(raw_path);
   MutexLock l(&mu_);
   CSTOR_RETURN_IF_ERROR(CheckAlive(boot_));
   if (!locks_.insert(path).second) {

@@ -1,0 +1,144 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "engine/engine_test_util.h"
+
+namespace cstor::engine {
+namespace {
+
+using testing::Pattern;
+using testing::ReadBytes;
+
+class ChangeIteratorTest : public testing::PoolFixture {
+ protected:
+  std::map<uint64_t, BlockChange> Drain(ChangeIterator& it, size_t batch = 7) {
+    std::map<uint64_t, BlockChange> out;
+    while (true) {
+      auto next = it.Next(batch);
+      EXPECT_TRUE(next.ok()) << next.status().ToString();
+      if (!next.ok() || next->empty()) break;
+      EXPECT_LE(next->size(), batch);
+      for (auto& c : *next) {
+        EXPECT_FALSE(out.contains(c.lba)) << "block " << c.lba << " streamed twice";
+        uint64_t lba = c.lba;
+        out.emplace(lba, std::move(c));
+      }
+    }
+    EXPECT_EQ(it.scanned_blocks(), it.total_blocks());
+    return out;
+  }
+};
+
+TEST_F(ChangeIteratorTest, StreamsExactlyTheBlocksNewerThanTheCheckpoint) {
+  auto v = NewVolume("v");
+  for (uint64_t seq = 1; seq <= 100; seq++) {
+    ASSERT_TRUE(v->Write((seq * 37 % 1000) * 4096, Pattern(seq, 4096), seq).ok());
+  }
+  ASSERT_TRUE(v->Unmap((60 * 37 % 1000) * 4096, 4096, 101).ok());  // block of seq 60
+  auto it = v->ChangedSince(90);
+  ASSERT_TRUE(it.ok());
+  auto changes = Drain(**it);
+  ASSERT_EQ(changes.size(), 11u);  // seq 91..100 and the unmap
+  for (uint64_t seq = 91; seq <= 100; seq++) {
+    auto& c = changes.at(seq * 37 % 1000);
+    EXPECT_EQ(c.io_seq, seq);
+    EXPECT_FALSE(c.unmapped);
+    ASSERT_TRUE(c.status.ok());
+    EXPECT_TRUE(std::equal(c.data.data(), c.data.data() + 4096, Pattern(seq, 4096).begin()));
+  }
+  EXPECT_TRUE(changes.at(60 * 37 % 1000).unmapped);
+  EXPECT_EQ(changes.at(60 * 37 % 1000).io_seq, 101u);
+}
+
+TEST_F(ChangeIteratorTest, ApplyingAStreamRebuildsAStaleCopyAndNewerWins) {
+  auto src = NewVolume("src");
+  auto dst = NewVolume("dst");
+  // Both start equal up to seq 20.
+  for (uint64_t seq = 1; seq <= 20; seq++) {
+    for (auto* v : {src.get(), dst.get()}) {
+      ASSERT_TRUE(v->Write(seq * 4096, Pattern(seq, 4096), seq).ok());
+    }
+  }
+  // dst misses 21..40; meanwhile it already got the newer write 41 to block 25.
+  for (uint64_t seq = 21; seq <= 40; seq++) {
+    ASSERT_TRUE(src->Write(seq * 4096, Pattern(seq, 4096), seq).ok());
+  }
+  ASSERT_TRUE(src->Unmap(3 * 4096, 4096, 40).ok());  // no io_seq reuse in real life; fine
+  ASSERT_TRUE(src->Write(25 * 4096, Pattern(41, 4096), 41).ok());
+  ASSERT_TRUE(dst->Write(25 * 4096, Pattern(41, 4096), 41).ok());
+  ASSERT_TRUE(dst->Write(26 * 4096, Pattern(42, 4096), 42).ok());  // newer than src's 26
+
+  auto it = src->ChangedSince(20);
+  ASSERT_TRUE(it.ok());
+  int applied = 0, skipped = 0;
+  while (true) {
+    auto batch = (*it)->Next(5);
+    ASSERT_TRUE(batch.ok());
+    if (batch->empty()) break;
+    for (auto& c : *batch) {
+      auto r = dst->ApplyChange(c);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      (*r ? applied : skipped)++;
+    }
+  }
+  EXPECT_EQ(applied, 19);  // 21..40 except 25 and 26 (dst newer), plus the unmap of 3
+  EXPECT_EQ(skipped, 2);
+  for (uint64_t b = 1; b <= 40; b++) {
+    if (b == 26) continue;
+    EXPECT_EQ(ReadBytes(*dst, b * 4096, 4096), ReadBytes(*src, b * 4096, 4096)) << b;
+  }
+  EXPECT_EQ(ReadBytes(*dst, 26 * 4096, 4096), Pattern(42, 4096));
+  EXPECT_TRUE(testing::IsZero(ReadBytes(*dst, 3 * 4096, 4096)));
+  ExpectConsistent();
+}
+
+TEST_F(ChangeIteratorTest, SnapshotStreamsSeeTheSnapshotNotTheLiveVolume) {
+  auto v = NewVolume("v");
+  for (uint64_t seq = 1; seq <= 10; seq++) {
+    ASSERT_TRUE(v->Write(seq * 4096, Pattern(seq, 4096), seq).ok());
+  }
+  ASSERT_TRUE(v->CreateSnapshot("s").ok());
+  for (uint64_t seq = 11; seq <= 20; seq++) {  // overwrite blocks 1..10
+    ASSERT_TRUE(v->Write((seq - 10) * 4096, Pattern(seq, 4096), seq).ok());
+  }
+  auto it = v->ChangedSince(5, "s");
+  ASSERT_TRUE(it.ok());
+  auto changes = Drain(**it);
+  ASSERT_EQ(changes.size(), 5u);
+  for (uint64_t seq = 6; seq <= 10; seq++) {
+    auto& c = changes.at(seq);
+    EXPECT_EQ(c.io_seq, seq);
+    EXPECT_TRUE(std::equal(c.data.data(), c.data.data() + 4096, Pattern(seq, 4096).begin()));
+  }
+  auto live = v->ChangedSince(15);
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(Drain(**live).size(), 5u);
+  EXPECT_TRUE(v->ChangedSince(0, "nope").status().Is(Code::kNotFound));
+}
+
+TEST_F(ChangeIteratorTest, CorruptSourceBlockIsReportedAndTheStreamGoesOn) {
+  auto v = NewVolume("v");
+  for (uint64_t seq = 1; seq <= 3; seq++) {
+    ASSERT_TRUE(v->Write(seq * 4096, Pattern(seq, 4096), seq).ok());
+  }
+  ASSERT_TRUE(v->Flush().ok());
+  uint64_t unit = 0;
+  ASSERT_TRUE(v->ForEachBlock([&](uint64_t lba, const BlockRecord& r) {
+    if (lba == 2) unit = r.phys.unit;
+    return true;
+  }).ok());
+  Random rng(1);
+  ASSERT_TRUE(env_.CorruptBytes("/pool/dev0.img", kDeviceDataOffset + unit * kUnitSize + 100,
+                                8, rng).ok());
+  auto it = v->ChangedSince(0);
+  ASSERT_TRUE(it.ok());
+  auto changes = Drain(**it);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_TRUE(changes.at(1).status.ok());
+  EXPECT_TRUE(changes.at(2).status.Is(Code::kCorruption));
+  EXPECT_TRUE(changes.at(3).status.ok());
+}
+
+}  // namespace
+}  // namespace cstor::engine
