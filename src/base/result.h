@@ -26,6 +26,7 @@ class [[nodiscard]] Result {
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(checked()); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 

@@ -89,7 +89,13 @@ void Journal::EndIo(uint64_t volume, uint64_t io_seq, bool applied) {
   auto pos = v.inflight.find(io_seq);
   CSTOR_CHECK(pos != v.inflight.end());
   v.inflight.erase(pos);
-  if (applied) v.max_applied = std::max(v.max_applied, io_seq);
+  if (!applied) return;
+  v.max_applied = std::max(v.max_applied, io_seq);
+  // Even an IO that changed no block (an unmap of unwritten space) moves the checkpoint,
+  // so the volume must be part of the next commit.
+  VolumeDelta& delta = active_->volumes[volume];
+  delta.units = v.units_per_block;
+  delta.max_io_seq = std::max(delta.max_io_seq, io_seq);
 }
 
 Status Journal::WaitForRoom() {

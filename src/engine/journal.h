@@ -129,7 +129,7 @@ class Journal {
     std::vector<Extent> release_after_commit;
     std::map<uint64_t, VolumeDelta> volumes;
     std::set<uint32_t> devices;
-    bool empty() const { return blocks.empty() && release_after_commit.empty(); }
+    bool empty() const { return blocks.empty() && volumes.empty(); }
   };
   struct VolumeState {
     uint32_t units_per_block = 1;
