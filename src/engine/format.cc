@@ -275,6 +275,7 @@ std::string EncodeSnapshot(const SnapshotRecord& r) {
   PutFixed64(&s, r.gen);
   PutLengthPrefixed(&s, r.name);
   PutFixed64(&s, r.created_micros);
+  PutFixed64(&s, r.size);
   PutFixed64(&s, r.referenced_blocks);
   PutFixed64(&s, r.io_seq);
   PutFixed8(&s, static_cast<uint8_t>(r.state));
@@ -288,6 +289,7 @@ Result<SnapshotRecord> DecodeSnapshot(std::string_view v) {
   r.gen = d.U64();
   r.name = std::string(d.LengthPrefixed());
   r.created_micros = d.U64();
+  r.size = d.U64();
   r.referenced_blocks = d.U64();
   r.io_seq = d.U64();
   r.state = static_cast<LifeState>(d.U8());

@@ -102,6 +102,7 @@ struct SnapshotRecord {
   uint64_t gen = 0;
   std::string name;
   uint64_t created_micros = 0;
+  uint64_t size = 0;               // the volume's size when it was taken
   uint64_t referenced_blocks = 0;  // blocks with data visible in the snapshot
   uint64_t io_seq = 0;             // the volume's highest io sequence when it was taken
   LifeState state = LifeState::kLive;

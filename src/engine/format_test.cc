@@ -28,7 +28,7 @@ TEST(FormatTest, RecordsRoundTrip) {
   EXPECT_EQ(vr2.name, "pvc-1");
   EXPECT_EQ(vr2.origin_gen, 3u);
   EXPECT_EQ(vr2.state, LifeState::kDeleting);
-  SnapshotRecord s{5, 9, "snap", 1, 100, 77, LifeState::kLive};
+  SnapshotRecord s{5, 9, "snap", 1, 1 << 20, 100, 77, LifeState::kLive};
   EXPECT_EQ(DecodeSnapshot(EncodeSnapshot(s))->io_seq, 77u);
   VolumeCounters c{10, 20, 30, 40};
   EXPECT_EQ(DecodeCounters(EncodeCounters(c))->held_blocks, 30u);

@@ -130,7 +130,7 @@ Result<std::shared_ptr<Volume>> Pool::CloneVolume(const std::string& name,
   CSTOR_ASSIGN_OR_RETURN(SnapshotRecord snap, origin->FindSnapshot(snapshot));
   VolumeRecord rec;
   rec.name = name;
-  rec.size = origin->size();
+  rec.size = snap.size;
   rec.block_size = origin->block_size();
   rec.origin_volume = origin->id();
   rec.origin_gen = snap.gen;

@@ -46,6 +46,7 @@ struct SnapshotInfo {
   std::string name;
   uint64_t gen = 0;
   uint64_t created_micros = 0;
+  uint64_t size = 0;              // the volume's size when it was taken
   uint64_t io_seq = 0;            // the volume's highest io sequence when it was taken
   uint64_t referenced_bytes = 0;  // data visible in the snapshot (own blocks, for clones)
   uint64_t used_bytes = 0;        // data that deleting only this snapshot would free

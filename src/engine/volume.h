@@ -76,7 +76,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   friend class ChangeIterator;
   friend struct PoolCore;
 
-  Status CheckRange(uint64_t offset, uint64_t length) const;
+  // Checks alignment and that the range lies inside `size` (default: the volume's).
+  Status CheckRange(uint64_t offset, uint64_t length, uint64_t size = 0) const;
   Status CheckUsable() const;
   uint32_t units_per_block() const { return record_.block_size / kUnitSize; }
   uint64_t blocks() const { return size() / block_size(); }

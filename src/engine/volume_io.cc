@@ -37,12 +37,12 @@ Volume::Volume(PoolCore* core, VolumeRecord record, std::shared_ptr<Volume> orig
 
 Volume::~Volume() = default;
 
-Status Volume::CheckRange(uint64_t offset, uint64_t length) const {
+Status Volume::CheckRange(uint64_t offset, uint64_t length, uint64_t size) const {
   if (offset % kSector != 0 || length % kSector != 0) {
     return Status::InvalidArgument(fmt::format(
         "offset {} and length {} must be multiples of 512 bytes", offset, length));
   }
-  uint64_t size = this->size();
+  if (size == 0) size = this->size();
   if (offset > size || length > size - offset) {
     return Status::OutOfRange(fmt::format(
         "bytes [{}, {}) are beyond the end of volume {} ({} bytes)", offset, offset + length,

@@ -65,6 +65,7 @@ SnapshotInfo Volume::ToInfo(const SnapshotRecord& snap) {
   info.name = snap.name;
   info.gen = snap.gen;
   info.created_micros = snap.created_micros;
+  info.size = snap.size;
   info.io_seq = snap.io_seq;
   info.referenced_bytes = snap.referenced_blocks * block_size();
   info.used_bytes = SnapshotUsedBlocks(snap) * block_size();
@@ -89,6 +90,7 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name) {
   rec.gen = core_->txg.load();
   rec.name = name;
   rec.created_micros = core_->env->WallMicros();
+  rec.size = size();
   rec.referenced_blocks = counters.live_blocks;
   rec.io_seq = counters.max_io_seq;
   PoolRecord next = core_->record;
@@ -191,10 +193,10 @@ std::vector<SnapshotInfo> Volume::ListSnapshots() {
 
 Status Volume::ReadSnapshot(const std::string& snapshot, uint64_t offset,
                             std::span<std::byte> out) {
-  CSTOR_RETURN_IF_ERROR(CheckRange(offset, out.size()));
   ReaderLock io(&io_lock_);
   CSTOR_RETURN_IF_ERROR(CheckUsable());
   CSTOR_ASSIGN_OR_RETURN(SnapshotRecord snap, FindSnapshot(snapshot));
+  CSTOR_RETURN_IF_ERROR(CheckRange(offset, out.size(), snap.size));
   return ReadRange(offset, out, snap.gen);
 }
 
@@ -208,12 +210,13 @@ Result<std::unique_ptr<ChangeIterator>> Volume::ChangedSince(uint64_t since,
                                                              const std::string& snapshot) {
   ReaderLock io(&io_lock_);
   CSTOR_RETURN_IF_ERROR(CheckUsable());
-  uint64_t gen = kLiveGen;
+  uint64_t gen = kLiveGen, total = blocks();
   if (!snapshot.empty()) {
     CSTOR_ASSIGN_OR_RETURN(SnapshotRecord snap, FindSnapshot(snapshot));
     gen = snap.gen;
+    total = snap.size / block_size();
   }
-  return std::make_unique<ChangeIterator>(shared_from_this(), since, gen, blocks());
+  return std::make_unique<ChangeIterator>(shared_from_this(), since, gen, total);
 }
 
 Result<std::vector<BlockChange>> ChangeIterator::Next(size_t max_blocks) {
