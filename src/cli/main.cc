@@ -1,0 +1,30 @@
+// cstor: the composition root. Every process role is a subcommand of this one binary.
+#include <cstdio>
+
+#include "base/log.h"
+#include "cli/cli.h"
+
+int main(int argc, char** argv) {
+  cstor::cli::Cli cli;
+  std::string log_level = "info";
+  cli.app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  cli.app.require_subcommand(1);
+  cstor::cli::AddPoolCommands(cli);
+  cstor::cli::AddVolumeCommands(cli);
+  cstor::cli::AddDemoCommand(cli);
+  try {
+    cli.app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.app.exit(e);
+  }
+  if (!cstor::SetLogLevel(log_level)) {
+    std::fprintf(stderr, "cstor: unknown log level '%s'\n", log_level.c_str());
+    return 2;
+  }
+  if (!cli.run) return 0;
+  cstor::Status s = cli.run();
+  if (s.ok()) return 0;
+  std::fprintf(stderr, "cstor: %s\n", s.message().c_str());
+  return s.Is(cstor::Code::kInvalidArgument) ? 2 : 1;
+}
