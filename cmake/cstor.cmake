@@ -2,7 +2,7 @@
 # dependencies declared, unit tests beside the code.
 
 set(CSTOR_WARNINGS -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused
-    -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Woverloaded-virtual -Wimplicit-fallthrough)
 if(CSTOR_WERROR)
   list(APPEND CSTOR_WARNINGS -Werror)
 endif()

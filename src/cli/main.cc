@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli.app.exit(e);
+    // --help and --version exit 0; every other usage error is "bad input".
+    return cli.app.exit(e) == 0 ? 0 : 2;
   }
   if (!cstor::SetLogLevel(log_level)) {
     std::fprintf(stderr, "cstor: unknown log level '%s'\n", log_level.c_str());

@@ -211,7 +211,8 @@ Status RunRead(const Args& a) {
   Status s;
   for (uint64_t done = 0; s.ok() && done < length;) {
     size_t n = std::min<uint64_t>(buf.size(), length - done);
-    s = v->Read(offset + done, buf.span().subspan(0, n));
+    size_t sectors = (n + 511) / 512 * 512;  // read whole sectors, emit what was asked for
+    s = v->Read(offset + done, buf.span().subspan(0, sectors));
     if (s.ok() && std::fwrite(buf.data(), 1, n, out) != n) s = Status::IoError("write output");
     done += n;
     progress.Update(done, done == length);

@@ -24,15 +24,15 @@ Result<std::optional<BlockRecord>> BlockMap::Get(const BlockKey& key, bool fill_
 Status BlockMap::GetRange(uint64_t volume, uint64_t lba, size_t n,
                           std::vector<std::optional<BlockRecord>>* out) {
   out->assign(n, std::nullopt);
+  std::vector<bool> in_journal, in_cache;
+  journal_->LookupRange(volume, lba, *out, &in_journal);
+  std::vector<BlockCache::Value> cached(n);
+  cache_->LookupRange(volume, lba, cached, &in_cache);
   std::vector<size_t> missing;
   for (size_t i = 0; i < n; i++) {
-    BlockKey key{volume, lba + i};
-    BlockRecord rec;
-    BlockCache::Value cached;
-    if (journal_->Lookup(key, &rec)) {
-      (*out)[i] = rec;
-    } else if (cache_->Lookup(key, &cached)) {
-      (*out)[i] = cached;
+    if (in_journal[i]) continue;
+    if (in_cache[i]) {
+      (*out)[i] = cached[i];
     } else {
       missing.push_back(i);
     }

@@ -1,6 +1,7 @@
 #include "engine/journal.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include "base/check.h"
 #include "base/log.h"
@@ -25,7 +26,12 @@ Journal::~Journal() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Journal::Start() { thread_ = std::thread([this] { Run(); }); }
+void Journal::Start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "cstor-commit");
+    Run();
+  });
+}
 
 Status Journal::Close() {
   {
@@ -121,9 +127,14 @@ Status Journal::Apply(uint64_t volume, std::span<const Change> changes,
   if (e.blocks.empty()) e.started_micros = env_->NowMicros();
   VolumeDelta& delta = e.volumes[volume];
   delta.units = volumes_.at(volume)->units_per_block;
+  auto hint = e.blocks.end();
   for (const Change& c : changes) {
     BlockKey key{volume, c.lba};
-    auto pending = e.blocks.find(key);
+    // Changes usually come in block order: look next to the previous one first.
+    auto pending = hint != e.blocks.end() && std::next(hint) != e.blocks.end() &&
+                           std::next(hint)->first == key
+                       ? std::next(hint)
+                       : e.blocks.find(key);
     if (c.old) {
       const BlockRecord& old = *c.old;
       bool in_active = pending != e.blocks.end();
@@ -153,8 +164,9 @@ Status Journal::Apply(uint64_t volume, std::span<const Change> changes,
     delta.max_io_seq = std::max(delta.max_io_seq, c.rec.io_seq);
     if (pending != e.blocks.end()) {
       pending->second = c.rec;
+      hint = pending;
     } else {
-      e.blocks.emplace(key, c.rec);
+      hint = e.blocks.emplace_hint(hint == e.blocks.end() ? hint : std::next(hint), key, c.rec);
     }
   }
   if (e.blocks.size() >= options_.max_epoch_blocks / 2) work_cv_.Signal();
@@ -267,12 +279,19 @@ Status Journal::CommitEpoch(Epoch& e) {
   }
   // 2. All metadata of the epoch in one batch.
   MetaStore::Batch b;
+  Extent run;  // consecutive new extents are marked in one call
   for (const auto& [key, rec] : e.blocks) {
     b.Put(keys::Block(key.volume, key.lba), EncodeBlock(rec));
-    if (rec.has_data()) {
-      alloc_->SetPersistent({rec.phys.device, rec.phys.unit, e.volumes[key.volume].units}, true);
+    if (!rec.has_data()) continue;
+    Extent ext{rec.phys.device, rec.phys.unit, e.volumes[key.volume].units};
+    if (run.count > 0 && run.device == ext.device && run.unit + run.count == ext.unit) {
+      run.count += ext.count;
+      continue;
     }
+    if (run.count > 0) alloc_->SetPersistent(run, true);
+    run = ext;
   }
+  if (run.count > 0) alloc_->SetPersistent(run, true);
   for (const auto& [key, old] : e.preserved) {
     b.Put(keys::Old(key.volume, key.lba, key.birth), EncodeOld(old));
     b.Put(keys::Kill(key.volume, old.kill, key.lba),
@@ -329,6 +348,21 @@ bool Journal::Lookup(const BlockKey& key, BlockRecord* rec) {
     }
   }
   return false;
+}
+
+void Journal::LookupRange(uint64_t volume, uint64_t lba,
+                          std::span<std::optional<BlockRecord>> out, std::vector<bool>* found) {
+  found->assign(out.size(), false);
+  MutexLock l(&mu_);
+  for (Epoch* e : {committing_.get(), active_.get()}) {  // active last: it is newer
+    if (e == nullptr) continue;
+    const BlockKey end{volume, lba + out.size()};
+    for (auto it = e->blocks.lower_bound({volume, lba}); it != e->blocks.end() && it->first < end;
+         ++it) {
+      out[it->first.lba - lba] = it->second;
+      (*found)[it->first.lba - lba] = true;
+    }
+  }
 }
 
 std::optional<std::pair<uint64_t, OldRecord>> Journal::LookupOld(uint64_t volume, uint64_t lba,

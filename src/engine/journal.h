@@ -101,6 +101,10 @@ class Journal {
   // ---- lookups of pending state (active epoch first) ----
   // True if the journal holds a version of key.
   bool Lookup(const BlockKey& key, BlockRecord* rec);
+  // For blocks [lba, lba + out.size()): sets out[i] and found[i] where the journal holds
+  // a version.
+  void LookupRange(uint64_t volume, uint64_t lba, std::span<std::optional<BlockRecord>> out,
+                   std::vector<bool>* found);
   // The newest preserved version of (volume, lba) with birth <= max_birth, if pending.
   std::optional<std::pair<uint64_t, OldRecord>> LookupOld(uint64_t volume, uint64_t lba,
                                                           uint64_t max_birth);
