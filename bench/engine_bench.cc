@@ -3,7 +3,7 @@
 // MiB/s and the engine/plain ratio per pattern, then what the metadata costs.
 //
 //   engine_bench [--dir DIR] [--size 1G] [--seconds 3] [--rounds 2] [--buffered]
-//                [--only PATTERN] [--target plain|engine]   (for profiling one case)
+//                [--block-size 4K] [--only PATTERN] [--target plain|engine]
 //
 // Each pattern runs for a fixed time on each target, alternating rounds; the best round of
 // each target counts, which damps the noise of a shared machine.
@@ -32,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 struct Config {
   std::string dir = "bench-data";
   uint64_t size = kGiB;
+  uint32_t block_size = 4096;  // the engine volume's block size
   double seconds = 3;
   int rounds = 2;
   bool direct = true;
@@ -140,7 +141,7 @@ int Main(const Config& c) {
     fmt::print(stderr, "create pool: {}\n", pool.status().ToString());
     return 1;
   }
-  auto volume = *(*pool)->CreateVolume("bench", c.size);
+  auto volume = *(*pool)->CreateVolume("bench", c.size, c.block_size);
 
   File* file = plain->get();
   Target plain_target{"plain file",
@@ -159,9 +160,11 @@ int Main(const Config& c) {
                        [v](uint64_t off, std::span<std::byte> d) { return v->Read(off, d); },
                        [v] { return v->Flush(); }};
 
-  fmt::print("engine_bench: {} volume vs a {} plain file in {}, {} IO, {} s per run, best of {}\n",
-             FormatBytes(c.size), FormatBytes(c.size), c.dir, c.direct ? "direct" : "buffered",
-             c.seconds, c.rounds);
+  fmt::print(
+      "engine_bench: {} volume ({} blocks) vs a {} plain file in {}, {} IO, {} s per run, "
+      "best of {}\n",
+      FormatBytes(c.size), FormatBytes(c.block_size), FormatBytes(c.size), c.dir,
+      c.direct ? "direct" : "buffered", c.seconds, c.rounds);
   uint64_t seq = 0;
   auto fill_start = Clock::now();
   CSTOR_CHECK_OK(Fill(plain_target, c, &seq));
@@ -209,8 +212,8 @@ int Main(const Config& c) {
   uint64_t meta_disk = DirBytes(env, JoinPath(pool_dir, "meta"));
   double tib_factor = double(kTiB) / info.allocated_bytes;
   uint64_t bitmap_per_tib = 2 * (kTiB / engine::kUnitSize) / 8;
-  fmt::print("\nmetadata for {} written ({} blocks of 4 KiB):\n", FormatBytes(info.allocated_bytes),
-             info.allocated_bytes / 4096);
+  fmt::print("\nmetadata for {} written ({} blocks of {}):\n", FormatBytes(info.allocated_bytes),
+             info.allocated_bytes / c.block_size, FormatBytes(c.block_size));
   fmt::print("  in memory: allocation bitmaps {} here = {} per TiB of pool capacity;\n"
              "             bounded caches: block map {} entries ({}), metadata store {}\n",
              FormatBytes(st.bitmap_memory_bytes), FormatBytes(bitmap_per_tib),
@@ -252,6 +255,13 @@ int main(int argc, char** argv) {
       c.rounds = std::stoi(next());
     } else if (a == "--buffered") {
       c.direct = false;
+    } else if (a == "--block-size") {
+      auto s = cstor::ParseSize(next());
+      if (!s.ok()) {
+        fmt::print(stderr, "--block-size: {}\n", s.status().message());
+        return 2;
+      }
+      c.block_size = static_cast<uint32_t>(*s);
     } else if (a == "--only") {
       c.only = next();
     } else if (a == "--target") {
@@ -259,7 +269,7 @@ int main(int argc, char** argv) {
     } else {
       fmt::print(stderr,
                  "usage: engine_bench [--dir DIR] [--size 1G] [--seconds 3] [--rounds 2] "
-                 "[--buffered] [--only PATTERN] [--target plain|engine]\n");
+                 "[--buffered] [--block-size 4K] [--only PATTERN] [--target plain|engine]\n");
       return 2;
     }
   }

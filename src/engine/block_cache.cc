@@ -103,6 +103,19 @@ void BlockCache::Upsert(const BlockKey& key, const Value& value) {
   Set(*FindOrCreate(s, id), key.lba % kPageBlocks, value);
 }
 
+void BlockCache::UpsertAll(const std::map<BlockKey, BlockRecord>& sorted) {
+  auto it = sorted.begin();
+  while (it != sorted.end()) {
+    PageId id = PageOf(it->first);
+    Shard& s = ShardFor(id);
+    MutexLock l(&s.mu);
+    Page* p = FindOrCreate(s, id);
+    for (; it != sorted.end() && PageOf(it->first) == id; ++it) {
+      Set(*p, it->first.lba % kPageBlocks, it->second);
+    }
+  }
+}
+
 void BlockCache::EraseVolume(uint64_t volume) {
   for (size_t i = 0; i < kShards; i++) {
     Shard& s = shards_[i];

@@ -12,6 +12,7 @@
 // Eviction is CLOCK over pages, per shard. Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -38,6 +39,8 @@ class BlockCache {
   void LookupRange(uint64_t volume, uint64_t lba, std::span<Value> out, std::vector<bool>* found);
   void InsertIfAbsent(const BlockKey& key, const Value& value);
   void Upsert(const BlockKey& key, const Value& value);
+  // Upserts a commit's entries, taking each page's lock once.
+  void UpsertAll(const std::map<BlockKey, BlockRecord>& sorted);
   // Drops every entry of a volume (it was deleted).
   void EraseVolume(uint64_t volume);
 

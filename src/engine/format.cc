@@ -158,6 +158,26 @@ bool ParseBitmapChunk(std::string_view key, uint32_t* device, uint64_t* chunk) {
 }
 }  // namespace keys
 
+void EncodeBlockKey(uint64_t volume, uint64_t lba, char (&out)[kBlockKeySize]) {
+  out[0] = 'B';
+  for (int i = 0; i < 8; i++) {
+    out[1 + i] = static_cast<char>(volume >> (56 - 8 * i));
+    out[9 + i] = static_cast<char>(lba >> (56 - 8 * i));
+  }
+}
+
+void EncodeBlockValue(const BlockRecord& r, char (&out)[kBlockValueSize]) {
+  auto put = [&out](size_t at, uint64_t v, size_t n) {
+    for (size_t i = 0; i < n; i++) out[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  out[0] = static_cast<char>(kRecordVersion);
+  out[1] = r.unmapped ? 1 : 0;
+  put(2, r.crc, 4);
+  put(6, r.phys.Pack(), 8);
+  put(14, r.io_seq, 8);
+  put(22, r.birth, 8);
+}
+
 std::string EncodeBlock(const BlockRecord& r) {
   std::string s = Begin();
   PutBlockFields(&s, r);

@@ -152,6 +152,12 @@ bool ParseKill(std::string_view key, uint64_t* volume, uint64_t* kill, uint64_t*
 bool ParseBitmapChunk(std::string_view key, uint32_t* device, uint64_t* chunk);
 }  // namespace keys
 
+// Fixed-size encodings of the hottest key and value, for the commit path (no allocation).
+inline constexpr size_t kBlockKeySize = 17;
+inline constexpr size_t kBlockValueSize = 30;
+void EncodeBlockKey(uint64_t volume, uint64_t lba, char (&out)[kBlockKeySize]);
+void EncodeBlockValue(const BlockRecord& r, char (&out)[kBlockValueSize]);
+
 // ---- values ----
 std::string EncodeBlock(const BlockRecord& r);
 Result<BlockRecord> DecodeBlock(std::string_view v);

@@ -19,6 +19,12 @@ TEST(FormatTest, BlockKeysSortByVolumeThenLba) {
 TEST(FormatTest, RecordsRoundTrip) {
   BlockRecord b{{3, 123456789}, 42, 7, 0xdeadbeef, false};
   EXPECT_EQ(*DecodeBlock(EncodeBlock(b)), b);
+  char value[kBlockValueSize];
+  EncodeBlockValue(b, value);
+  EXPECT_EQ(std::string(value, sizeof(value)), EncodeBlock(b));
+  char key[kBlockKeySize];
+  EncodeBlockKey(5, 77, key);
+  EXPECT_EQ(std::string(key, sizeof(key)), keys::Block(5, 77));
   OldRecord o{b, 9};
   auto o2 = *DecodeOld(EncodeOld(o));
   EXPECT_EQ(o2.rec, b);

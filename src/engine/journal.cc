@@ -106,7 +106,7 @@ void Journal::EndIo(uint64_t volume, uint64_t io_seq, bool applied) {
 
 Status Journal::WaitForRoom() {
   MutexLock l(&mu_);
-  while (fenced_.ok() && active_->blocks.size() >= options_.max_epoch_blocks) {
+  while (fenced_.ok() && Full(*active_)) {
     work_cv_.Signal();
     room_cv_.Wait();
   }
@@ -160,6 +160,7 @@ Status Journal::Apply(uint64_t volume, std::span<const Change> changes,
     if (c.rec.has_data()) {
       delta.counters.live_blocks++;
       e.devices.insert(c.rec.phys.device);
+      e.data_units += delta.units;
     }
     delta.max_io_seq = std::max(delta.max_io_seq, c.rec.io_seq);
     if (pending != e.blocks.end()) {
@@ -169,7 +170,7 @@ Status Journal::Apply(uint64_t volume, std::span<const Change> changes,
       hint = e.blocks.emplace_hint(hint == e.blocks.end() ? hint : std::next(hint), key, c.rec);
     }
   }
-  if (e.blocks.size() >= options_.max_epoch_blocks / 2) work_cv_.Signal();
+  if (Full(e, 2)) work_cv_.Signal();
   return Status::Ok();
 }
 
@@ -188,9 +189,20 @@ Status Journal::Flush() {
   return fenced_;
 }
 
+bool Journal::Full(const Epoch& e, uint64_t divisor) const {
+  return e.blocks.size() >= options_.max_epoch_blocks / divisor ||
+         e.data_units * kUnitSize >= options_.max_epoch_bytes / divisor;
+}
+
+bool Journal::HasPendingFrees() {
+  MutexLock l(&mu_);
+  return !active_->release_after_commit.empty() ||
+         (committing_ && !committing_->release_after_commit.empty());
+}
+
 bool Journal::ShouldCommit() {
   if (active_->empty()) return false;
-  return flush_requested_ || stop_ || active_->blocks.size() >= options_.max_epoch_blocks / 2 ||
+  return flush_requested_ || stop_ || Full(*active_, 2) ||
          env_->NowMicros() - active_->started_micros >= options_.commit_interval_micros;
 }
 
@@ -280,8 +292,11 @@ Status Journal::CommitEpoch(Epoch& e) {
   // 2. All metadata of the epoch in one batch.
   MetaStore::Batch b;
   Extent run;  // consecutive new extents are marked in one call
+  char k[kBlockKeySize], v[kBlockValueSize];
   for (const auto& [key, rec] : e.blocks) {
-    b.Put(keys::Block(key.volume, key.lba), EncodeBlock(rec));
+    EncodeBlockKey(key.volume, key.lba, k);
+    EncodeBlockValue(rec, v);
+    b.Put({k, sizeof(k)}, {v, sizeof(v)});
     if (!rec.has_data()) continue;
     Extent ext{rec.phys.device, rec.phys.unit, e.volumes[key.volume].units};
     if (run.count > 0 && run.device == ext.device && run.unit + run.count == ext.unit) {
@@ -303,7 +318,7 @@ Status Journal::CommitEpoch(Epoch& e) {
   CSTOR_RETURN_IF_ERROR(store_->Write(b, /*sync=*/true));
   // 3. Now durable: publish to the cache before the journal forgets the epoch, and let
   // the replaced space be reused.
-  for (const auto& [key, rec] : e.blocks) cache_->Upsert(key, rec);
+  cache_->UpsertAll(e.blocks);
   for (const Extent& ext : e.release_after_commit) alloc_->Release(ext);
   return Status::Ok();
 }

@@ -54,6 +54,9 @@ class Journal {
  public:
   struct Options {
     uint64_t max_epoch_blocks = 32768;
+    // Data written by one epoch. Replaced space is only reused after the commit, so this
+    // also bounds how much space can be waiting to be freed.
+    uint64_t max_epoch_bytes = 64 << 20;
     uint64_t commit_interval_micros = 1'000'000;
   };
 
@@ -115,6 +118,10 @@ class Journal {
   void CollectOld(uint64_t volume, uint64_t lo, uint64_t hi,
                   std::map<std::pair<uint64_t, uint64_t>, OldRecord>* out);
 
+  // True if space replaced by applied writes waits for a commit to be reused. A writer
+  // that found no space may Flush and try again.
+  bool HasPendingFrees();
+
   Status fenced();
   uint64_t commits();
 
@@ -133,6 +140,7 @@ class Journal {
     std::vector<Extent> release_after_commit;
     std::map<uint64_t, VolumeDelta> volumes;
     std::set<uint32_t> devices;
+    uint64_t data_units = 0;  // allocation units written by the epoch's changes
     bool empty() const { return blocks.empty() && volumes.empty(); }
   };
   struct VolumeState {
@@ -144,6 +152,8 @@ class Journal {
 
   void Run();
   bool ShouldCommit() REQUIRES(mu_);
+  // The active epoch has reached its limit (full) or half of it (time to commit).
+  bool Full(const Epoch& e, uint64_t divisor = 1) const;
   void SealCheckpoints(Epoch& e) REQUIRES(mu_);
   Status CommitEpoch(Epoch& e) REQUIRES(commit_mu_);
   void AddCounters(MetaStore::Batch& b, uint64_t volume, const CounterDelta& d,

@@ -294,7 +294,8 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
   core->cache = std::make_unique<BlockCache>(options.block_cache_bytes);
   core->journal = std::make_unique<Journal>(
       env, &store, core->alloc.get(), core->cache.get(), files,
-      Journal::Options{options.max_epoch_blocks, options.commit_interval_micros});
+      Journal::Options{options.max_epoch_blocks, options.max_epoch_bytes,
+                       options.commit_interval_micros});
   core->map = std::make_unique<BlockMap>(core->journal.get(), core->cache.get(), &store);
   core->txg = record.txg;
   {

@@ -25,6 +25,7 @@ struct PoolOptions {
   size_t meta_cache_bytes = 32 << 20;    // metadata store block cache
   size_t meta_write_buffer_bytes = 32 << 20;
   uint64_t max_epoch_blocks = 32768;     // uncommitted block updates before writers wait
+  uint64_t max_epoch_bytes = 64 << 20;   // ... or uncommitted data
   uint64_t commit_interval_micros = 1'000'000;
 };
 

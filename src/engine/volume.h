@@ -79,6 +79,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Checks alignment and that the range lies inside `size` (default: the volume's).
   Status CheckRange(uint64_t offset, uint64_t length, uint64_t size = 0) const;
   Status CheckUsable() const;
+  // The pool accepts new data; if it is short of space while replaced space waits for a
+  // commit, commits first and asks again.
+  Status CheckWritableOrReclaim();
   uint32_t units_per_block() const { return record_.block_size / kUnitSize; }
   uint64_t blocks() const { return size() / block_size(); }
 

@@ -51,6 +51,15 @@ Status Volume::CheckRange(uint64_t offset, uint64_t length, uint64_t size) const
   return Status::Ok();
 }
 
+Status Volume::CheckWritableOrReclaim() {
+  Status s = core_->CheckWritable();
+  if ((s.Is(Code::kReadOnly) || s.Is(Code::kNoSpace)) && core_->journal->HasPendingFrees()) {
+    CSTOR_RETURN_IF_ERROR(core_->journal->Flush());
+    s = core_->CheckWritable();
+  }
+  return s;
+}
+
 Status Volume::CheckUsable() const {
   if (core_->closed) return Status::FailedPrecondition("pool is closed");
   if (deleted_) return Status::NotFound("volume " + name() + " was deleted");
@@ -178,7 +187,13 @@ Status Volume::WriteBlocksLocked(uint64_t first, uint64_t n, std::span<const std
     std::memcpy(copy.data(), data.data(), data.size());
     data = copy.span();
   }
-  CSTOR_ASSIGN_OR_RETURN(std::vector<Extent> extents, core_->alloc->Allocate(n, upb));
+  auto allocated = core_->alloc->Allocate(n, upb);
+  if (!allocated.ok() && core_->journal->HasPendingFrees()) {
+    // Space replaced by earlier writes comes back when they commit: commit and retry.
+    CSTOR_RETURN_IF_ERROR(core_->journal->Flush());
+    allocated = core_->alloc->Allocate(n, upb);
+  }
+  CSTOR_ASSIGN_OR_RETURN(std::vector<Extent> extents, std::move(allocated));
   auto release = [&] {
     for (const Extent& e : extents) core_->alloc->Release(e);
   };
@@ -233,7 +248,7 @@ Status Volume::WriteChunk(uint64_t offset, std::span<const std::byte> data, uint
 Status Volume::Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq) {
   CSTOR_RETURN_IF_ERROR(CheckRange(offset, data.size()));
   if (data.empty()) return Status::Ok();
-  CSTOR_RETURN_IF_ERROR(core_->CheckWritable());
+  CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
   CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
   ReaderLock io(&io_lock_);
   CSTOR_RETURN_IF_ERROR(CheckUsable());
@@ -327,7 +342,7 @@ Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq) {
   // Parts of blocks are zeroed, so the whole range reads as zeros afterwards.
   auto zero = [&](uint64_t from, uint64_t to) -> Status {
     if (from >= to) return Status::Ok();
-    CSTOR_RETURN_IF_ERROR(core_->CheckWritable());
+    CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
     std::vector<std::byte> zeros(to - from);
     return WriteChunk(from, zeros, io_seq);
   };
@@ -378,7 +393,7 @@ Result<bool> Volume::ApplyChange(const BlockChange& change) {
     return Status::InvalidArgument(fmt::format("change for block {} carries {} bytes, not {}",
                                                change.lba, change.data.size(), block_size()));
   }
-  if (!change.unmapped) CSTOR_RETURN_IF_ERROR(core_->CheckWritable());
+  if (!change.unmapped) CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
   CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
   ReaderLock io(&io_lock_);
   CSTOR_RETURN_IF_ERROR(CheckUsable());
