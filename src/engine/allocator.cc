@@ -92,12 +92,15 @@ uint64_t NextSet(const std::vector<uint64_t>& bits, uint64_t pos, uint64_t limit
 
 }  // namespace
 
-uint64_t Allocator::FindRun(Device& d, uint64_t min_len, uint64_t max_len, uint64_t* start) {
+uint64_t Allocator::FindRun(Device& d, uint64_t min_len, uint64_t max_len, uint64_t scan_limit,
+                            uint64_t* start) {
   // First [cursor, end), then [0, cursor): next-fit keeps writes sequential on the device.
+  uint64_t scanned = 0;
   for (int pass = 0; pass < 2; pass++) {
     uint64_t pos = pass == 0 ? d.cursor : 0;
     uint64_t end = pass == 0 ? d.units : d.cursor;
-    while (pos < end) {
+    uint64_t pass_start = pos;
+    while (pos < end && scanned + (pos - pass_start) < scan_limit) {
       pos = NextClear(d.in_use, pos, end);
       if (pos >= end) break;
       uint64_t run_end = NextSet(d.in_use, pos, std::min(d.units, pos + max_len));
@@ -107,8 +110,17 @@ uint64_t Allocator::FindRun(Device& d, uint64_t min_len, uint64_t max_len, uint6
       }
       pos = run_end;
     }
+    scanned += pos - pass_start;
   }
   return 0;
+}
+
+Extent Allocator::Take(uint32_t dev, uint64_t start, uint64_t len) {
+  Device& d = devices_[dev];
+  SetRange(d.in_use, start, len, true);
+  d.used += len;
+  d.cursor = start + len >= d.units ? 0 : start + len;
+  return {dev, start, len};
 }
 
 Result<std::vector<Extent>> Allocator::Allocate(uint64_t blocks, uint32_t units_per_block) {
@@ -117,19 +129,28 @@ Result<std::vector<Extent>> Allocator::Allocate(uint64_t blocks, uint32_t units_
   const uint64_t want = blocks * units_per_block;
   std::vector<Extent> out;
   uint64_t got = 0;
-  for (size_t tries = 0; tries < devices_.size() && got < want; tries++) {
-    uint32_t dev = next_device_;
-    next_device_ = (next_device_ + 1) % devices_.size();
+  const uint32_t first = next_device_;
+  next_device_ = (next_device_ + 1) % devices_.size();
+  // One run for the whole request, on any device, if a bounded search finds one.
+  if (want > units_per_block) {
+    for (size_t k = 0; k < devices_.size(); k++) {
+      uint32_t dev = static_cast<uint32_t>((first + k) % devices_.size());
+      uint64_t start = 0;
+      if (FindRun(devices_[dev], want, want, kContiguousScanUnits, &start) == want) {
+        return std::vector<Extent>{Take(dev, start, want)};
+      }
+    }
+  }
+  // Otherwise fill holes, each a multiple of the block.
+  for (size_t k = 0; k < devices_.size() && got < want; k++) {
+    uint32_t dev = static_cast<uint32_t>((first + k) % devices_.size());
     Device& d = devices_[dev];
     while (got < want && d.units - d.used >= units_per_block) {
       uint64_t start = 0;
-      uint64_t len = FindRun(d, units_per_block, want - got, &start);
+      uint64_t len = FindRun(d, units_per_block, want - got, UINT64_MAX, &start);
       len -= len % units_per_block;
       if (len == 0) break;
-      SetRange(d.in_use, start, len, true);
-      d.used += len;
-      d.cursor = start + len >= d.units ? 0 : start + len;
-      out.push_back({dev, start, len});
+      out.push_back(Take(dev, start, len));
       got += len;
     }
   }

@@ -12,8 +12,10 @@
 // committed before a crash is therefore free again.
 //
 // Allocation is next-fit from a per-device cursor, rotating over devices per request
-// (striping). A request for n blocks of u units each gets one contiguous run if there is
-// one, else several runs that are each a multiple of u.
+// (striping). A request for n blocks of u units each first looks (within a bounded scan)
+// for one run that holds all of it, so that sequential data stays sequential on disk even
+// when free space is full of small holes; only if there is none does it fill holes, in
+// runs that are each a multiple of u.
 //
 // Thread-safety: all methods are thread-safe.
 #pragma once
@@ -82,9 +84,12 @@ class Allocator {
   };
 
   // Finds a free run of at least min_len units (taking at most max_len) at or after the
-  // cursor, wrapping once. Returns the run length (0 if none) and its start in *start.
-  uint64_t FindRun(Device& d, uint64_t min_len, uint64_t max_len, uint64_t* start)
-      REQUIRES(mu_);
+  // cursor, wrapping once, looking at no more than scan_limit units. Returns the run
+  // length (0 if none) and its start in *start.
+  uint64_t FindRun(Device& d, uint64_t min_len, uint64_t max_len, uint64_t scan_limit,
+                   uint64_t* start) REQUIRES(mu_);
+  // Takes [start, start + len) on device dev and advances its cursor.
+  Extent Take(uint32_t dev, uint64_t start, uint64_t len) REQUIRES(mu_);
   static bool Test(const std::vector<uint64_t>& bits, uint64_t i) {
     return (bits[i / 64] >> (i % 64)) & 1;
   }
@@ -94,6 +99,8 @@ class Allocator {
   Mutex mu_;
   std::vector<Device> devices_ GUARDED_BY(mu_);
   uint32_t next_device_ GUARDED_BY(mu_) = 0;
+  // How far a search for one contiguous run may look (16 GiB of 4 KiB units).
+  static constexpr uint64_t kContiguousScanUnits = uint64_t{4} << 20;
   uint64_t total_units_ = 0;
 };
 

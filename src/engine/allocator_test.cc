@@ -41,6 +41,28 @@ TEST(AllocatorTest, FragmentedSpaceIsUsedInBlockMultiples) {
   EXPECT_EQ(a.used_units(), used - 4);
 }
 
+TEST(AllocatorTest, MultiBlockRequestsPreferOneRunOverSmallHoles) {
+  Allocator a({256});
+  ASSERT_TRUE(a.Allocate(256, 1).ok());
+  for (uint64_t u = 0; u < 128; u += 2) a.Release({0, u, 1});  // 64 one-unit holes
+  a.Release({0, 200, 16});                                       // one 16-unit run
+  auto run = a.Allocate(8, 1);
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->size(), 1u);
+  EXPECT_EQ((*run)[0], (Extent{0, 200, 8}));
+  // Single blocks still fill holes.
+  auto one = a.Allocate(1, 1);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ((*one)[0].count, 1u);
+  // When no run is long enough, holes serve a big request.
+  auto scattered = a.Allocate(20, 1);
+  ASSERT_TRUE(scattered.ok());
+  uint64_t total = 0;
+  for (const Extent& e : *scattered) total += e.count;
+  EXPECT_EQ(total, 20u);
+  EXPECT_GT(scattered->size(), 1u);
+}
+
 TEST(AllocatorTest, NoSpaceLeavesStateUnchanged) {
   Allocator a({10});
   ASSERT_TRUE(a.Allocate(6, 1).ok());
