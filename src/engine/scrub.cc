@@ -133,6 +133,22 @@ Result<CheckReport> Pool::Check() NO_THREAD_SAFETY_ANALYSIS {
       }
       return true;
     }));
+    std::string kills = keys::KillPrefix(v->id());
+    CSTOR_RETURN_IF_ERROR(core.store->Scan(kills, keys::PrefixEnd(kills), [&](std::string_view k,
+                                                                            std::string_view val) {
+      uint64_t vol, kill, lba;
+      auto rec = DecodeKill(val);
+      if (!keys::ParseKill(k, &vol, &kill, &lba) || !rec.ok()) {
+        problem(fmt::format("{}: malformed kill index entry", v->name()));
+        return true;
+      }
+      auto old = core.store->Get(keys::Old(vol, lba, rec->birth));
+      if (!old.ok() || !*old) {
+        problem(fmt::format("{} block {} killed {}: kill index entry without a held version",
+                            v->name(), lba, kill));
+      }
+      return true;
+    }));
     VolumeCounters c = core.journal->Counters(v->id());
     if (c.live_blocks != live || c.held_blocks != held) {
       problem(fmt::format("{}: counters say {} live and {} held blocks; found {} and {}",
