@@ -18,55 +18,93 @@ std::vector<std::shared_ptr<Volume>> AllVolumes(PoolCore& core) {
 
 }  // namespace
 
+namespace {
+
+// A block to verify: where it lives and what its data must hash to.
+struct ScrubItem {
+  uint64_t lba;
+  BlockRecord rec;
+  bool held;  // a version only snapshots hold
+};
+
+}  // namespace
+
 Result<ScrubReport> Pool::Scrub(const std::function<void(uint64_t, uint64_t)>& progress) {
   PoolCore& core = *core_;
   ScrubReport report;
   const uint64_t total = core.alloc->used_units() * kUnitSize;
   uint64_t last_report = 0;
-  auto tick = [&](uint64_t bytes) {
-    report.blocks_checked++;
-    report.bytes_checked += bytes;
-    if (progress && report.bytes_checked - last_report >= (64 << 20)) {
-      last_report = report.bytes_checked;
-      progress(report.bytes_checked, total);
-    }
-  };
+  constexpr size_t kBatch = 1024;
+  constexpr uint64_t kMaxRead = 1 << 20;
   for (auto& v : AllVolumes(core)) {
     ReaderLock io(&v->io_lock_);  // snapshots cannot go away while we read what they hold
     if (!v->CheckUsable().ok()) continue;
     const uint64_t bs = v->block_size();
-    AlignedBuffer buf(bs);
-    auto read_and_verify = [&](uint64_t lba, const BlockRecord& rec) -> Status {
-      CSTOR_RETURN_IF_ERROR(core.devices[rec.phys.device]->Read(rec.phys.unit, buf.span()));
-      return v->Verify(lba, rec, buf.span());
+    const uint32_t upb = v->units_per_block();
+    AlignedBuffer buf(std::max(kMaxRead, bs));
+    // Verifies a batch, reading blocks that sit next to each other on disk together.
+    auto verify = [&](std::vector<ScrubItem>& items) -> Status {
+      std::sort(items.begin(), items.end(), [](const ScrubItem& a, const ScrubItem& b) {
+        return std::pair(a.rec.phys.device, a.rec.phys.unit) <
+               std::pair(b.rec.phys.device, b.rec.phys.unit);
+      });
+      for (size_t i = 0; i < items.size();) {
+        size_t j = i + 1;
+        while (j < items.size() && (j - i + 1) * bs <= buf.size() &&
+               items[j].rec.phys.device == items[i].rec.phys.device &&
+               items[j].rec.phys.unit == items[i].rec.phys.unit + (j - i) * upb) {
+          j++;
+        }
+        const PhysAddr at = items[i].rec.phys;
+        CSTOR_RETURN_IF_ERROR(
+            core.devices[at.device]->Read(at.unit, buf.span().subspan(0, (j - i) * bs)));
+        for (size_t k = i; k < j; k++) {
+          const ScrubItem& it = items[k];
+          report.blocks_checked++;
+          report.bytes_checked += bs;
+          Status s = v->Verify(it.lba, it.rec, buf.span().subspan((k - i) * bs, bs));
+          if (s.ok()) continue;
+          if (!it.held) {
+            // Live blocks may be rewritten while we read them; a mismatch counts only if the
+            // block is unchanged and still bad when read again under its lock.
+            core.checksum_errors--;
+            auto guard = v->stripes_.Lock(it.lba, 1, /*exclusive=*/false);
+            auto now = core.map->Get({v->id(), it.lba});
+            if (!now.ok() || !*now || !(**now == it.rec)) continue;
+            AlignedBuffer one(bs);
+            CSTOR_RETURN_IF_ERROR(core.devices[at.device]->Read(it.rec.phys.unit, one.span()));
+            s = v->Verify(it.lba, it.rec, one.span());
+            if (s.ok()) continue;
+          }
+          report.errors.push_back({v->name(), it.held, it.lba, it.rec.io_seq, s.message()});
+        }
+        i = j;
+      }
+      if (progress && report.bytes_checked - last_report >= (64 << 20)) {
+        last_report = report.bytes_checked;
+        progress(report.bytes_checked, total);
+      }
+      items.clear();
+      return Status::Ok();
     };
-    auto fail = [&](uint64_t lba, const BlockRecord& rec, bool held, const Status& s) {
-      report.errors.push_back({v->name(), held, lba, rec.io_seq, s.message()});
-    };
-    // Live blocks may be rewritten while we read them; a mismatch only counts if the
-    // block is unchanged and still bad when checked again under its lock.
+    std::vector<ScrubItem> batch;
+    Status failed;
     CSTOR_RETURN_IF_ERROR(core.map->ScanLive(v->id(), 0, UINT64_MAX, [&](uint64_t lba,
                                                                          const BlockRecord& rec) {
-      if (!rec.has_data()) return true;
-      tick(bs);
-      if (read_and_verify(lba, rec).ok()) return true;
-      auto guard = v->stripes_.Lock(lba, 1, /*exclusive=*/false);
-      auto now = core.map->Get({v->id(), lba});
-      if (now.ok() && *now && **now == rec) {
-        core.checksum_errors--;  // the first failed read is counted again below if real
-        Status again = read_and_verify(lba, rec);
-        if (!again.ok()) fail(lba, rec, false, again);
-      }
-      return true;
+      if (rec.has_data()) batch.push_back({lba, rec, false});
+      if (batch.size() == kBatch) failed = verify(batch);
+      return failed.ok();
     }));
+    CSTOR_RETURN_IF_ERROR(failed);
+    CSTOR_RETURN_IF_ERROR(verify(batch));
     CSTOR_RETURN_IF_ERROR(core.map->ScanOld(v->id(), 0, UINT64_MAX, [&](uint64_t lba, uint64_t,
                                                                         const OldRecord& old) {
-      if (!old.rec.has_data()) return true;
-      tick(bs);
-      Status s = read_and_verify(lba, old.rec);
-      if (!s.ok()) fail(lba, old.rec, true, s);
-      return true;
+      if (old.rec.has_data()) batch.push_back({lba, old.rec, true});
+      if (batch.size() == kBatch) failed = verify(batch);
+      return failed.ok();
     }));
+    CSTOR_RETURN_IF_ERROR(failed);
+    CSTOR_RETURN_IF_ERROR(verify(batch));
   }
   if (progress) progress(report.bytes_checked, total);
   return report;
