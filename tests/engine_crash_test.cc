@@ -15,7 +15,6 @@
 // seed replays the same workload and crash point but not always the same interleaving.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <map>
 
 #include "base/log.h"
@@ -24,12 +23,8 @@
 namespace cstor::engine {
 namespace {
 
+using testing::EnvOr;
 using testing::Pattern;
-
-uint64_t EnvOr(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::strtoull(v, nullptr, 10) : fallback;
-}
 
 struct Version {
   uint64_t io_seq;
@@ -280,15 +275,9 @@ TEST_F(CrashTest, CorruptedBlockIsDetectedAfterReopen) {
   auto v = *pool->CreateVolume("v", 1 << 20);
   ASSERT_TRUE(v->Write(0, Pattern(1, 1 << 20), 1).ok());
   ASSERT_TRUE(v->Flush().ok());
-  uint64_t unit = 0;
-  ASSERT_TRUE(v->ForEachBlock([&](uint64_t lba, const BlockRecord& r) {
-    if (lba == 100) unit = r.phys.unit;
-    return true;
-  }).ok());
+  testing::CorruptBlock(env, "/p/d0", *v, 100, 0, 512);
   v.reset();
   pool.reset();
-  Random rng(9);
-  ASSERT_TRUE(env.CorruptBytes("/p/d0", kDeviceDataOffset + unit * kUnitSize, 512, rng).ok());
   pool = *Pool::Open("/p", opts);
   v = *pool->OpenVolume("v");
   std::vector<std::byte> buf(4096);

@@ -6,7 +6,6 @@
 // runs CSTOR_MODEL_OPS operations (default 400). A failure names its seed.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <map>
 
 #include "engine/engine_test_util.h"
@@ -14,12 +13,8 @@
 namespace cstor::engine {
 namespace {
 
+using testing::EnvOr;
 using testing::Pattern;
-
-uint64_t EnvOr(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v ? std::strtoull(v, nullptr, 10) : fallback;
-}
 
 struct ModelVolume {
   uint32_t block_size = 4096;

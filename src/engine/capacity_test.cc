@@ -76,16 +76,7 @@ TEST_F(CapacityTest, CorruptBlockIsADistinctErrorCountedAndFoundByScrub) {
   ASSERT_TRUE(v->CreateSnapshot("s").ok());
   ASSERT_TRUE(v->Write(0, Pattern(2, 4096)).ok());  // block 0's old version is held by s
   ASSERT_TRUE(pool_->Flush().ok());
-  std::vector<uint64_t> units;
-  ASSERT_TRUE(v->ForEachBlock([&](uint64_t lba, const BlockRecord& r) {
-    if (lba == 3) units.push_back(r.phys.unit);
-    return true;
-  }).ok());
-  ASSERT_EQ(units.size(), 1u);
-  Random rng(4);
-  ASSERT_TRUE(env_.CorruptBytes("/pool/dev0.img",
-                                kDeviceDataOffset + units[0] * kUnitSize + 4000, 16, rng)
-                  .ok());
+  testing::CorruptBlock(env_, "/pool/dev0.img", *v, 3, 4000, 16);
   std::vector<std::byte> buf(4096);
   Status s = v->Read(3 * 4096, buf);
   EXPECT_TRUE(s.Is(Code::kCorruption)) << s.ToString();

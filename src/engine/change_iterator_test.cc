@@ -123,14 +123,7 @@ TEST_F(ChangeIteratorTest, CorruptSourceBlockIsReportedAndTheStreamGoesOn) {
     ASSERT_TRUE(v->Write(seq * 4096, Pattern(seq, 4096), seq).ok());
   }
   ASSERT_TRUE(v->Flush().ok());
-  uint64_t unit = 0;
-  ASSERT_TRUE(v->ForEachBlock([&](uint64_t lba, const BlockRecord& r) {
-    if (lba == 2) unit = r.phys.unit;
-    return true;
-  }).ok());
-  Random rng(1);
-  ASSERT_TRUE(env_.CorruptBytes("/pool/dev0.img", kDeviceDataOffset + unit * kUnitSize + 100,
-                                8, rng).ok());
+  testing::CorruptBlock(env_, "/pool/dev0.img", *v, 2, 100, 8);
   auto it = v->ChangedSince(0);
   ASSERT_TRUE(it.ok());
   auto changes = Drain(**it);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -22,6 +23,27 @@ inline std::vector<std::byte> Pattern(uint64_t seed, size_t size) {
     std::memcpy(out.data() + i, &v, std::min<size_t>(8, size - i));
   }
   return out;
+}
+
+// A test size from the environment, e.g. CSTOR_CRASH_SEEDS.
+inline uint64_t EnvOr(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+// Overwrites n bytes, at `within` bytes into block lba's data on the device file, with
+// garbage in both the written and the durable image of a MemEnv.
+inline void CorruptBlock(MemEnv& env, const std::string& device_path, Volume& v, uint64_t lba,
+                         uint64_t within, size_t n) {
+  uint64_t unit = UINT64_MAX;
+  ASSERT_TRUE(v.ForEachBlock([&](uint64_t l, const BlockRecord& r) {
+    if (l == lba) unit = r.phys.unit;
+    return l < lba;
+  }).ok());
+  ASSERT_NE(unit, UINT64_MAX) << "block " << lba << " has no data";
+  Random rng(lba);
+  ASSERT_TRUE(env.CorruptBytes(device_path, kDeviceDataOffset + unit * kUnitSize + within, n, rng)
+                  .ok());
 }
 
 inline std::vector<std::byte> ReadBytes(Volume& v, uint64_t offset, size_t n) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "engine/format.h"
 #include "env/env.h"
 
 namespace cstor::engine {
@@ -80,5 +81,23 @@ class MetaStore {
   explicit MetaStore(std::unique_ptr<Rep> rep);
   std::unique_ptr<Rep> rep_;
 };
+
+// Decodes every value under prefix into out, stopping at the first that fails to decode.
+template <typename T>
+Status ScanRecords(MetaStore& store, const std::string& prefix,
+                   Result<T> (*decode)(std::string_view), std::vector<T>* out) {
+  Status failed;
+  CSTOR_RETURN_IF_ERROR(
+      store.Scan(prefix, keys::PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
+        auto r = decode(v);
+        if (!r.ok()) {
+          failed = r.status();
+          return false;
+        }
+        out->push_back(std::move(*r));
+        return true;
+      }));
+  return failed;
+}
 
 }  // namespace cstor::engine

@@ -258,14 +258,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
   CSTOR_ASSIGN_OR_RETURN(PoolRecord record, DecodePool(*pool_value));
 
   std::vector<DeviceRecord> device_records;
-  Status decode;
-  CSTOR_RETURN_IF_ERROR(store.Scan(keys::DevicePrefix(), keys::PrefixEnd(keys::DevicePrefix()),
-                                   [&](std::string_view, std::string_view v) {
-    auto d = DecodeDevice(v);
-    if (!d.ok()) decode = d.status(); else device_records.push_back(*d);
-    return d.ok();
-  }));
-  CSTOR_RETURN_IF_ERROR(decode);
+  CSTOR_RETURN_IF_ERROR(ScanRecords(store, keys::DevicePrefix(), DecodeDevice, &device_records));
   if (device_records.size() != record.device_count) {
     return Status::Corruption(fmt::format("pool lists {} devices but records {}",
                                           record.device_count, device_records.size()));
@@ -280,6 +273,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
     core->devices.push_back(std::move(dev));
   }
   core->alloc = std::make_unique<Allocator>(units);
+  Status decode;
   CSTOR_RETURN_IF_ERROR(store.Scan("A", keys::PrefixEnd("A"),
                                    [&](std::string_view k, std::string_view v) {
     uint32_t device;

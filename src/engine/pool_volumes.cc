@@ -12,14 +12,7 @@ Status Pool::LoadVolumes() {
   PoolCore& core = *core_;
   MetaStore& store = *core.store;
   std::vector<VolumeRecord> records;
-  Status decode;
-  CSTOR_RETURN_IF_ERROR(store.Scan(keys::VolumePrefix(), keys::PrefixEnd(keys::VolumePrefix()),
-                                   [&](std::string_view, std::string_view v) {
-    auto r = DecodeVolume(v);
-    if (!r.ok()) decode = r.status(); else records.push_back(*r);
-    return r.ok();
-  }));
-  CSTOR_RETURN_IF_ERROR(decode);
+  CSTOR_RETURN_IF_ERROR(ScanRecords(store, keys::VolumePrefix(), DecodeVolume, &records));
 
   std::vector<std::pair<std::shared_ptr<Volume>, SnapshotRecord>> unfinished_snapshots;
   std::vector<VolumeRecord> unfinished_volumes;
@@ -44,14 +37,8 @@ Status Pool::LoadVolumes() {
     core.journal->AddVolume(rec.id, counters, rec.block_size / kUnitSize);
     auto volume = std::make_shared<Volume>(&core, rec, origin);
     std::vector<SnapshotRecord> snaps;
-    std::string prefix = keys::SnapshotPrefix(rec.id);
-    CSTOR_RETURN_IF_ERROR(store.Scan(prefix, keys::PrefixEnd(prefix),
-                                     [&](std::string_view, std::string_view v) {
-      auto r = DecodeSnapshot(v);
-      if (!r.ok()) decode = r.status(); else snaps.push_back(*r);
-      return r.ok();
-    }));
-    CSTOR_RETURN_IF_ERROR(decode);
+    CSTOR_RETURN_IF_ERROR(
+        ScanRecords(store, keys::SnapshotPrefix(rec.id), DecodeSnapshot, &snaps));
     {
       MutexLock l(&volume->snap_mu_);
       for (const SnapshotRecord& snap : snaps) {
