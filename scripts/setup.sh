@@ -5,10 +5,10 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build pkg-config git
+  g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git
   # libraries
   librocksdb-dev libisal-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libssl-dev
+  libssl-dev libasio-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )

@@ -14,3 +14,8 @@ for preset in "${presets[@]}"; do
   echo "== $preset: test"
   ctest --preset "$preset" -j2
 done
+
+# The fuzzers, for a bounded time (only when all presets ran, as in CI).
+if ((${#@} == 0)); then
+  scripts/fuzz.sh
+fi
