@@ -111,7 +111,7 @@ void BlockCache::UpsertAll(const std::map<BlockKey, BlockRecord>& sorted) {
     MutexLock l(&s.mu);
     Page* p = FindOrCreate(s, id);
     for (; it != sorted.end() && PageOf(it->first) == id; ++it) {
-      Set(*p, it->first.lba % kPageBlocks, it->second);
+      Set(*p, it->first.lba % kPageBlocks, it->second.absent ? Value() : Value(it->second));
     }
   }
 }

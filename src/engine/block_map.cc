@@ -8,7 +8,9 @@ namespace cstor::engine {
 
 Result<std::optional<BlockRecord>> BlockMap::Get(const BlockKey& key, bool fill_cache) {
   BlockRecord rec;
-  if (journal_->Lookup(key, &rec)) return std::optional<BlockRecord>(rec);
+  if (journal_->Lookup(key, &rec)) {
+    return rec.absent ? std::optional<BlockRecord>() : std::optional<BlockRecord>(rec);
+  }
   BlockCache::Value cached;
   if (cache_->Lookup(key, &cached)) return cached;
   CSTOR_ASSIGN_OR_RETURN(auto value, store_->Get(keys::Block(key.volume, key.lba)));
@@ -93,7 +95,7 @@ Status BlockMap::ScanLive(uint64_t volume, uint64_t lo, uint64_t hi, const LiveF
     uint64_t pending_lba = p != pending.end() ? p->first : UINT64_MAX;
     if (store_lba == UINT64_MAX && pending_lba == UINT64_MAX) break;
     if (pending_lba <= store_lba) {
-      if (!fn(pending_lba, p->second)) return Status::Ok();
+      if (!p->second.absent && !fn(pending_lba, p->second)) return Status::Ok();
       if (store_lba == pending_lba) it->Next();
       ++p;
     } else {

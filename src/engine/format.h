@@ -48,8 +48,11 @@ struct BlockRecord {
   uint64_t birth = 0;   // pool generation (txg) when it was written
   uint32_t crc = 0;     // crc32c of the block's data
   bool unmapped = false;
+  // In memory only (never encoded): the journal's way of saying "this block's entry is
+  // being removed" until the commit deletes it from the store.
+  bool absent = false;
 
-  bool has_data() const { return !unmapped; }
+  bool has_data() const { return !unmapped && !absent; }
   friend bool operator==(const BlockRecord&, const BlockRecord&) = default;
 };
 

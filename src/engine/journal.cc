@@ -104,6 +104,15 @@ void Journal::EndIo(uint64_t volume, uint64_t io_seq, bool applied) {
   delta.max_io_seq = std::max(delta.max_io_seq, io_seq);
 }
 
+void Journal::HoldCheckpoint(uint64_t volume, std::optional<uint64_t> at) {
+  MutexLock l(&mu_);
+  auto it = volumes_.find(volume);
+  if (it == volumes_.end()) return;
+  it->second->hold = at;
+  VolumeDelta& delta = active_->volumes[volume];  // let the next commit record the change
+  delta.units = it->second->units_per_block;
+}
+
 Status Journal::WaitForRoom() {
   MutexLock l(&mu_);
   while (fenced_.ok() && Full(*active_)) {
@@ -215,6 +224,7 @@ void Journal::SealCheckpoints(Epoch& e) {
     const VolumeState& v = *it->second;
     uint64_t candidate = v.max_applied;
     if (!v.inflight.empty()) candidate = std::min(candidate, *v.inflight.begin() - 1);
+    if (v.hold) candidate = std::min(candidate, *v.hold);
     delta.checkpoint = candidate;
   }
 }
@@ -295,6 +305,10 @@ Status Journal::CommitEpoch(Epoch& e) {
   char k[kBlockKeySize], v[kBlockValueSize];
   for (const auto& [key, rec] : e.blocks) {
     EncodeBlockKey(key.volume, key.lba, k);
+    if (rec.absent) {
+      b.Delete({k, sizeof(k)});
+      continue;
+    }
     EncodeBlockValue(rec, v);
     b.Put({k, sizeof(k)}, {v, sizeof(v)});
     if (!rec.has_data()) continue;
@@ -358,7 +372,7 @@ bool Journal::Lookup(const BlockKey& key, BlockRecord* rec) {
     if (e == nullptr) continue;
     auto it = e->blocks.find(key);
     if (it != e->blocks.end()) {
-      *rec = it->second;
+      *rec = it->second;  // may be `absent`: the caller treats that as no entry
       return true;
     }
   }
@@ -374,7 +388,11 @@ void Journal::LookupRange(uint64_t volume, uint64_t lba,
     const BlockKey end{volume, lba + out.size()};
     for (auto it = e->blocks.lower_bound({volume, lba}); it != e->blocks.end() && it->first < end;
          ++it) {
-      out[it->first.lba - lba] = it->second;
+      if (it->second.absent) {
+        out[it->first.lba - lba].reset();
+      } else {
+        out[it->first.lba - lba] = it->second;
+      }
       (*found)[it->first.lba - lba] = true;
     }
   }

@@ -84,6 +84,10 @@ class Journal {
   // is bracketed by BeginIo / EndIo. io_seq 0 means "not stamped" and is ignored.
   void BeginIo(uint64_t volume, uint64_t io_seq);
   void EndIo(uint64_t volume, uint64_t io_seq, bool applied);
+  // While held at `at`, the volume's persisted checkpoint does not advance past `at`; a
+  // replica being rebuilt holds it where its rebuild started. nullopt releases the hold
+  // (the next commit records the checkpoint reached meanwhile).
+  void HoldCheckpoint(uint64_t volume, std::optional<uint64_t> at);
 
   // Blocks while the active epoch is full.
   Status WaitForRoom();
@@ -148,6 +152,7 @@ class Journal {
     VolumeCounters committed;               // guarded by commit_mu_
     std::multiset<uint64_t> inflight;       // guarded by mu_
     uint64_t max_applied = 0;               // guarded by mu_
+    std::optional<uint64_t> hold;           // guarded by mu_
   };
 
   void Run();

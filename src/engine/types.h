@@ -76,6 +76,7 @@ struct BlockChange {
   uint64_t lba = 0;  // in blocks of the volume's block size
   uint64_t io_seq = 0;
   bool unmapped = false;
+  bool absent = false;  // the source has no version of this block at all
   AlignedBuffer data;
   Status status;  // Corruption if the source block failed its checksum (data unset)
 };

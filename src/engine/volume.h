@@ -19,10 +19,13 @@
 #include "base/mutex.h"
 #include "base/result.h"
 #include "engine/format.h"
+#include "engine/journal.h"
 #include "engine/stripe_locks.h"
 #include "engine/types.h"
 
 namespace cstor::engine {
+
+inline constexpr uint64_t kAlways = UINT64_MAX;  // keep_at that never keeps the old version
 
 struct PoolCore;
 class ChangeIterator;
@@ -32,9 +35,13 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // ---- IO ----
   // offset and size must be multiples of 512 and inside the volume.
   Status Read(uint64_t offset, std::span<std::byte> out);
-  Status Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq = 0);
-  // Deallocates; the range then reads as zeros.
-  Status Unmap(uint64_t offset, uint64_t length, uint64_t io_seq = 0);
+  // With newer_only, each block is replaced only if io_seq is newer than the io_seq of its
+  // current version; replicas apply the target's writes this way, so the order in which
+  // writes to a block arrive does not matter.
+  Status Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq = 0,
+               bool newer_only = false);
+  // Deallocates; the range then reads as zeros. newer_only as for Write.
+  Status Unmap(uint64_t offset, uint64_t length, uint64_t io_seq = 0, bool newer_only = false);
   Status Flush();
   Status Grow(uint64_t new_size);
 
@@ -53,9 +60,16 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // blocks (those written after it was created).
   Result<std::unique_ptr<ChangeIterator>> ChangedSince(uint64_t since,
                                                        const std::string& snapshot = "");
-  // Applies one block of a change stream if it is newer than the local version (by io_seq).
-  // Returns whether it was applied. The block must be whole (block_size bytes of data).
-  Result<bool> ApplyChange(const BlockChange& change);
+  // Applies one block of a change stream unless the local version's io_seq is at least
+  // keep_at (by default the change's own io_seq: newer wins). A rebuild passes the first
+  // io_seq of the live writes it receives, so that rebuilt blocks replace anything older,
+  // including writes the source never had. Returns whether it was applied. Data must be a
+  // whole block; an `absent` change removes the block's own version.
+  Result<bool> ApplyChange(const BlockChange& change, std::optional<uint64_t> keep_at = {});
+  // The version of one block (of the live volume, or of a snapshot) with its data.
+  Result<BlockChange> ReadVersion(uint64_t lba, const std::string& snapshot = "");
+  // While held, the checkpointed io sequence does not advance past `at`; nullopt releases.
+  void HoldCheckpoint(std::optional<uint64_t> at);
 
   // Visits the live block map in block order (for dump tools).
   Status ForEachBlock(const std::function<bool(uint64_t lba, const BlockRecord&)>& fn);
@@ -100,15 +114,21 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Checks a block's data against its record, counting and describing a mismatch.
   Status Verify(uint64_t lba, const BlockRecord& rec, std::span<const std::byte> data);
 
-  // Writes whole blocks [first, first + n) from data. REQUIRES: their stripes held
-  // exclusively. With if_newer (n == 1), the block is only replaced if io_seq is newer
-  // than its current version; *applied tells whether it was.
-  Status WriteBlocksLocked(uint64_t first, uint64_t n, std::span<const std::byte> data,
-                           uint64_t io_seq, bool if_newer, bool* applied);
+  // Writes whole blocks [first, first + n) from data, skipping blocks whose current
+  // version has io_seq >= keep_at (kAlways: none). Returns how many were written.
+  // REQUIRES: their stripes held exclusively.
+  Result<uint64_t> WriteBlocksLocked(uint64_t first, uint64_t n, std::span<const std::byte> data,
+                                     uint64_t io_seq, uint64_t keep_at);
+  // Allocates and writes consecutive blocks and prepares their journal changes.
+  Status WriteRun(uint64_t first, std::span<const std::byte> data, uint64_t io_seq,
+                  const std::vector<std::optional<BlockRecord>>& old, size_t old_base,
+                  std::vector<Journal::Change>* changes, std::vector<Extent>* allocated);
   // Writes a byte range inside one chunk, reading partial head and tail blocks first.
-  Status WriteChunk(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq);
-  // Replaces every version with data in blocks [first, end) by an unmapped version.
-  Status UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq);
+  Status WriteChunk(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq,
+                    uint64_t keep_at);
+  // Replaces every version with data in blocks [first, end) by an unmapped version,
+  // skipping blocks whose version has io_seq >= keep_at.
+  Status UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq, uint64_t keep_at);
   // Blocks in [lo, hi) that may hold data, in order, at most limit of them; for clones
   // this includes blocks the origin chain may hold.
   Status CandidateLbas(uint64_t lo, uint64_t hi, size_t limit, std::vector<uint64_t>* out);

@@ -169,60 +169,81 @@ Status Volume::Read(uint64_t offset, std::span<std::byte> out) {
   return ReadRange(offset, out, kLiveGen);
 }
 
-Status Volume::WriteBlocksLocked(uint64_t first, uint64_t n, std::span<const std::byte> data,
-                                 uint64_t io_seq, bool if_newer, bool* applied) {
+Status Volume::WriteRun(uint64_t first, std::span<const std::byte> data, uint64_t io_seq,
+                        const std::vector<std::optional<BlockRecord>>& old, size_t old_base,
+                        std::vector<Journal::Change>* changes, std::vector<Extent>* allocated) {
   const uint64_t bs = block_size();
   const uint32_t upb = units_per_block();
+  const uint64_t n = data.size() / bs;
+  auto got = core_->alloc->Allocate(n, upb);
+  if (!got.ok() && core_->journal->HasPendingFrees()) {
+    // Space replaced by earlier writes comes back when they commit: commit and retry.
+    CSTOR_RETURN_IF_ERROR(core_->journal->Flush());
+    got = core_->alloc->Allocate(n, upb);
+  }
+  CSTOR_ASSIGN_OR_RETURN(std::vector<Extent> extents, std::move(got));
+  allocated->insert(allocated->end(), extents.begin(), extents.end());
+  const uint64_t birth = core_->txg.load();
+  uint64_t block = 0;
+  for (const Extent& e : extents) {
+    uint64_t count = e.count / upb;
+    CSTOR_RETURN_IF_ERROR(
+        core_->devices[e.device]->Write(e.unit, data.subspan(block * bs, count * bs)));
+    for (uint64_t k = 0; k < count; k++, block++) {
+      Journal::Change c;
+      c.lba = first + block;
+      c.rec.phys = {e.device, e.unit + k * upb};
+      c.rec.io_seq = io_seq;
+      c.rec.birth = birth;
+      c.rec.crc = crc32c::Value(data.subspan(block * bs, bs));
+      c.old = old[old_base + block];
+      changes->push_back(c);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> Volume::WriteBlocksLocked(uint64_t first, uint64_t n,
+                                           std::span<const std::byte> data, uint64_t io_seq,
+                                           uint64_t keep_at) {
+  const uint64_t bs = block_size();
   CSTOR_CHECK(data.size() == n * bs);
   std::vector<std::optional<BlockRecord>> old;
   CSTOR_RETURN_IF_ERROR(core_->map->GetRange(id(), first, n, &old));
-  if (if_newer) {
-    CSTOR_CHECK(n == 1);
-    *applied = !old[0] || old[0]->io_seq < io_seq;
-    if (!*applied) return Status::Ok();
-  }
   AlignedBuffer copy;
   if (!IsAligned(data.data())) {  // direct IO needs aligned memory
     copy = AlignedBuffer(data.size());
     std::memcpy(copy.data(), data.data(), data.size());
     data = copy.span();
   }
-  auto allocated = core_->alloc->Allocate(n, upb);
-  if (!allocated.ok() && core_->journal->HasPendingFrees()) {
-    // Space replaced by earlier writes comes back when they commit: commit and retry.
-    CSTOR_RETURN_IF_ERROR(core_->journal->Flush());
-    allocated = core_->alloc->Allocate(n, upb);
-  }
-  CSTOR_ASSIGN_OR_RETURN(std::vector<Extent> extents, std::move(allocated));
-  auto release = [&] {
-    for (const Extent& e : extents) core_->alloc->Release(e);
-  };
-  std::vector<Journal::Change> changes(n);
-  const uint64_t birth = core_->txg.load();
-  uint64_t block = 0;
-  for (const Extent& e : extents) {
-    uint64_t count = e.count / upb;
-    Status s = core_->devices[e.device]->Write(e.unit, data.subspan(block * bs, count * bs));
-    if (!s.ok()) {
-      release();
-      return s;
+  std::vector<Journal::Change> changes;
+  std::vector<Extent> allocated;
+  Status s;
+  // Blocks to replace come in runs between blocks that keep their newer version.
+  for (uint64_t i = 0; i < n && s.ok();) {
+    auto keeps = [&](uint64_t k) { return old[k] && old[k]->io_seq >= keep_at; };
+    if (keeps(i)) {
+      i++;
+      continue;
     }
-    for (uint64_t k = 0; k < count; k++, block++) {
-      Journal::Change& c = changes[block];
-      c.lba = first + block;
-      c.rec.phys = {e.device, e.unit + k * upb};
-      c.rec.io_seq = io_seq;
-      c.rec.birth = birth;
-      c.rec.crc = crc32c::Value(data.subspan(block * bs, bs));
-      c.old = old[block];
-    }
+    uint64_t j = i + 1;
+    while (j < n && !keeps(j)) j++;
+    s = WriteRun(first + i, data.subspan(i * bs, (j - i) * bs), io_seq, old, i, &changes,
+                 &allocated);
+    i = j;
   }
-  Status s = core_->journal->Apply(id(), changes, latest_snapshot_gen_.load());
-  if (!s.ok()) release();
-  return s;
+  if (s.ok() && !changes.empty()) {
+    s = core_->journal->Apply(id(), changes, latest_snapshot_gen_.load());
+  }
+  if (!s.ok()) {
+    for (const Extent& e : allocated) core_->alloc->Release(e);  // nothing refers to them
+    return s;
+  }
+  return changes.size();
 }
 
-Status Volume::WriteChunk(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq) {
+Status Volume::WriteChunk(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq,
+                          uint64_t keep_at) {
   const uint64_t bs = block_size();
   const uint64_t first = offset / bs, within = offset % bs;
   const uint64_t n = (within + data.size() + bs - 1) / bs;
@@ -230,7 +251,7 @@ Status Volume::WriteChunk(uint64_t offset, std::span<const std::byte> data, uint
   bool head_partial = within != 0;
   bool tail_partial = (offset + data.size()) % bs != 0;
   if (!head_partial && !tail_partial) {
-    return WriteBlocksLocked(first, n, data, io_seq, false, nullptr);
+    return WriteBlocksLocked(first, n, data, io_seq, keep_at).status();
   }
   // Read-modify-write of the partial blocks at either end.
   AlignedBuffer buf(n * bs);
@@ -242,19 +263,21 @@ Status Volume::WriteChunk(uint64_t offset, std::span<const std::byte> data, uint
         ReadBlocksLocked(first + n - 1, 1, kLiveGen, buf.span().subspan((n - 1) * bs, bs)));
   }
   std::memcpy(buf.data() + within, data.data(), data.size());
-  return WriteBlocksLocked(first, n, buf.span(), io_seq, false, nullptr);
+  return WriteBlocksLocked(first, n, buf.span(), io_seq, keep_at).status();
 }
 
-Status Volume::Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq) {
+Status Volume::Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq,
+                     bool newer_only) {
   CSTOR_RETURN_IF_ERROR(CheckRange(offset, data.size()));
   if (data.empty()) return Status::Ok();
   CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
   CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
   ReaderLock io(&io_lock_);
   CSTOR_RETURN_IF_ERROR(CheckUsable());
+  const uint64_t keep_at = newer_only ? io_seq : kAlways;
   core_->journal->BeginIo(id(), io_seq);
   Status s = ForEachChunk(offset, data.size(), block_size(), [&](uint64_t off, uint64_t len) {
-    return WriteChunk(off, data.subspan(off - offset, len), io_seq);
+    return WriteChunk(off, data.subspan(off - offset, len), io_seq, keep_at);
   });
   core_->journal->EndIo(id(), io_seq, s.ok());
   return s;
@@ -293,7 +316,7 @@ Status Volume::CandidateLbas(uint64_t lo, uint64_t hi, size_t limit, std::vector
   return Status::Ok();
 }
 
-Status Volume::UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq) {
+Status Volume::UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq, uint64_t keep_at) {
   constexpr size_t kBatch = 1024;
   uint64_t cursor = first;
   std::vector<uint64_t> lbas;
@@ -306,6 +329,7 @@ Status Volume::UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq) {
     const uint64_t birth = core_->txg.load();
     for (uint64_t lba : lbas) {
       CSTOR_ASSIGN_OR_RETURN(auto own, core_->map->Get({id(), lba}));
+      if (own && own->io_seq >= keep_at) continue;
       bool has_data = own && own->has_data();
       if (!own && origin_) {
         CSTOR_ASSIGN_OR_RETURN(auto inherited,
@@ -328,7 +352,7 @@ Status Volume::UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq) {
   return Status::Ok();
 }
 
-Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq) {
+Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, bool newer_only) {
   CSTOR_RETURN_IF_ERROR(CheckRange(offset, length));
   if (length == 0) return Status::Ok();
   CSTOR_RETURN_IF_ERROR(core_->journal->fenced());
@@ -337,6 +361,7 @@ Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq) {
   CSTOR_RETURN_IF_ERROR(CheckUsable());
   const uint64_t bs = block_size(), end = offset + length;
   const uint64_t full_first = (offset + bs - 1) / bs, full_end = end / bs;
+  const uint64_t keep_at = newer_only ? io_seq : kAlways;
   core_->journal->BeginIo(id(), io_seq);
   Status s;
   // Parts of blocks are zeroed, so the whole range reads as zeros afterwards.
@@ -344,13 +369,13 @@ Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq) {
     if (from >= to) return Status::Ok();
     CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
     std::vector<std::byte> zeros(to - from);
-    return WriteChunk(from, zeros, io_seq);
+    return WriteChunk(from, zeros, io_seq, keep_at);
   };
   if (full_first >= full_end) {
     s = zero(offset, end);  // inside one block, or across two partial ones
   } else {
     s = zero(offset, full_first * bs);
-    if (s.ok()) s = UnmapBlocks(full_first, full_end, io_seq);
+    if (s.ok()) s = UnmapBlocks(full_first, full_end, io_seq, keep_at);
     if (s.ok()) s = zero(full_end * bs, end);
   }
   core_->journal->EndIo(id(), io_seq, s.ok());
@@ -384,37 +409,74 @@ Status Volume::Grow(uint64_t new_size) {
   return Status::Ok();
 }
 
-Result<bool> Volume::ApplyChange(const BlockChange& change) {
+Result<bool> Volume::ApplyChange(const BlockChange& change, std::optional<uint64_t> keep_at) {
   if (change.lba >= blocks()) {
     return Status::OutOfRange(fmt::format("block {} is beyond the end of volume {} ({} blocks)",
                                           change.lba, name(), blocks()));
   }
-  if (!change.unmapped && change.data.size() != block_size()) {
+  const bool has_data = !change.unmapped && !change.absent;
+  if (has_data && change.data.size() != block_size()) {
     return Status::InvalidArgument(fmt::format("change for block {} carries {} bytes, not {}",
                                                change.lba, change.data.size(), block_size()));
   }
-  if (!change.unmapped) CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
+  const uint64_t keep = keep_at.value_or(change.io_seq);
+  if (has_data) CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
   CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
   ReaderLock io(&io_lock_);
   CSTOR_RETURN_IF_ERROR(CheckUsable());
   auto guard = stripes_.Lock(change.lba, 1, /*exclusive=*/true);
-  bool applied = false;
-  if (!change.unmapped) {
-    CSTOR_RETURN_IF_ERROR(
-        WriteBlocksLocked(change.lba, 1, change.data.span(), change.io_seq, true, &applied));
-    return applied;
+  if (has_data) {
+    CSTOR_ASSIGN_OR_RETURN(uint64_t written,
+                           WriteBlocksLocked(change.lba, 1, change.data.span(), change.io_seq, keep));
+    return written == 1;
   }
   CSTOR_ASSIGN_OR_RETURN(auto own, core_->map->Get({id(), change.lba}));
-  if (own && own->io_seq >= change.io_seq) return false;
+  if (own && own->io_seq >= keep) return false;
+  if (change.absent && !own) return false;  // already absent
   Journal::Change c;
   c.lba = change.lba;
-  c.rec.unmapped = true;
+  c.rec.unmapped = change.unmapped;
+  c.rec.absent = change.absent;
   c.rec.io_seq = change.io_seq;
   c.rec.birth = core_->txg.load();
   c.old = own;
   CSTOR_RETURN_IF_ERROR(core_->journal->Apply(id(), std::span(&c, 1), latest_snapshot_gen_));
   return true;
 }
+
+Result<BlockChange> Volume::ReadVersion(uint64_t lba, const std::string& snapshot) {
+  ReaderLock io(&io_lock_);
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  uint64_t gen = kLiveGen;
+  if (!snapshot.empty()) {
+    CSTOR_ASSIGN_OR_RETURN(SnapshotRecord snap, FindSnapshot(snapshot));
+    gen = snap.gen;
+  }
+  if (lba >= blocks()) {
+    return Status::OutOfRange(fmt::format("block {} is beyond the end of volume {}", lba, name()));
+  }
+  std::optional<StripeLocks::Guard> guard;
+  if (gen == kLiveGen) guard.emplace(stripes_.Lock(lba, 1, /*exclusive=*/false));
+  CSTOR_ASSIGN_OR_RETURN(auto rec, ResolveAt(lba, gen, /*follow_origin=*/false,
+                                             /*locked=*/gen == kLiveGen));
+  BlockChange c;
+  c.lba = lba;
+  if (!rec) {
+    c.absent = true;
+    return c;
+  }
+  c.io_seq = rec->io_seq;
+  c.unmapped = rec->unmapped;
+  if (rec->has_data()) {
+    c.data = AlignedBuffer(block_size());
+    c.status = core_->devices[rec->phys.device]->Read(rec->phys.unit, c.data.span());
+    if (c.status.ok()) c.status = Verify(lba, *rec, c.data.span());
+    if (!c.status.ok()) c.data = AlignedBuffer();
+  }
+  return c;
+}
+
+void Volume::HoldCheckpoint(std::optional<uint64_t> at) { core_->journal->HoldCheckpoint(id(), at); }
 
 Status Volume::ForEachBlock(const std::function<bool(uint64_t, const BlockRecord&)>& fn) {
   ReaderLock io(&io_lock_);
