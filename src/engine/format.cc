@@ -286,6 +286,11 @@ Result<VolumeRecord> DecodeVolume(std::string_view v) {
   r.origin_gen = d.U64();
   r.state = static_cast<LifeState>(d.U8());
   if (!d.ok()) return Truncated("volume");
+  if (r.block_size < kMinBlockSize || r.block_size > kMaxBlockSize ||
+      (r.block_size & (r.block_size - 1)) != 0 || r.size % r.block_size != 0) {
+    return Status::Corruption(fmt::format("volume {} record has block size {} and size {}",
+                                          r.name, r.block_size, r.size));
+  }
   return r;
 }
 

@@ -41,7 +41,11 @@ Status Journal::Close() {
   }
   if (thread_.joinable()) thread_.join();
   MutexLock l(&mu_);
-  return fenced_;
+  Status result = fenced_;
+  if (fenced_.ok()) fenced_ = Status::FailedPrecondition("pool is closed");
+  done_cv_.SignalAll();
+  room_cv_.SignalAll();
+  return result;
 }
 
 void Journal::AddVolume(uint64_t volume, const VolumeCounters& committed,
@@ -95,7 +99,10 @@ void Journal::EndIo(uint64_t volume, uint64_t io_seq, bool applied) {
   auto pos = v.inflight.find(io_seq);
   CSTOR_CHECK(pos != v.inflight.end());
   v.inflight.erase(pos);
-  if (!applied) return;
+  if (!applied) {
+    v.failed_cap = std::min(v.failed_cap, io_seq - 1);
+    return;
+  }
   v.max_applied = std::max(v.max_applied, io_seq);
   // Even an IO that changed no block (an unmap of unwritten space) moves the checkpoint,
   // so the volume must be part of the next commit.
@@ -109,6 +116,7 @@ void Journal::HoldCheckpoint(uint64_t volume, std::optional<uint64_t> at) {
   auto it = volumes_.find(volume);
   if (it == volumes_.end()) return;
   it->second->hold = at;
+  if (!at) it->second->failed_cap = UINT64_MAX;
   VolumeDelta& delta = active_->volumes[volume];  // let the next commit record the change
   delta.units = it->second->units_per_block;
 }
@@ -225,6 +233,7 @@ void Journal::SealCheckpoints(Epoch& e) {
     uint64_t candidate = v.max_applied;
     if (!v.inflight.empty()) candidate = std::min(candidate, *v.inflight.begin() - 1);
     if (v.hold) candidate = std::min(candidate, *v.hold);
+    candidate = std::min(candidate, v.failed_cap);
     delta.checkpoint = candidate;
   }
 }

@@ -86,7 +86,8 @@ class Journal {
   void EndIo(uint64_t volume, uint64_t io_seq, bool applied);
   // While held at `at`, the volume's persisted checkpoint does not advance past `at`; a
   // replica being rebuilt holds it where its rebuild started. nullopt releases the hold
-  // (the next commit records the checkpoint reached meanwhile).
+  // and forgets failed ios (the rebuild has restored what they missed); the next commit
+  // records the checkpoint reached meanwhile.
   void HoldCheckpoint(uint64_t volume, std::optional<uint64_t> at);
 
   // Blocks while the active epoch is full.
@@ -153,6 +154,9 @@ class Journal {
     std::multiset<uint64_t> inflight;       // guarded by mu_
     uint64_t max_applied = 0;               // guarded by mu_
     std::optional<uint64_t> hold;           // guarded by mu_
+    // A stamped io that failed may be partly applied: the checkpoint stays below it until
+    // a rebuild (which releases the hold) has brought the volume up to date.
+    uint64_t failed_cap = UINT64_MAX;       // guarded by mu_
   };
 
   void Run();

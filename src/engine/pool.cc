@@ -103,6 +103,14 @@ Status PoolCore::CheckWritable() {
   return Status::Ok();
 }
 
+Status PoolCore::ReadAt(const PhysAddr& at, std::span<std::byte> out) {
+  if (at.device >= devices.size()) {
+    return Status::Corruption(fmt::format("metadata points at device {}, which the pool lacks",
+                                          at.device));
+  }
+  return devices[at.device]->Read(at.unit, out);
+}
+
 std::shared_ptr<Volume> PoolCore::FindVolume(const std::string& name) {
   MutexLock l(&volumes_mu);
   auto it = volumes.find(name);

@@ -55,6 +55,8 @@ struct PoolCore {
 
   // OK if new data may be written: not fenced, and below the read-only threshold.
   Status CheckWritable();
+  // Reads data a record points at; a record naming a device the pool lacks is Corruption.
+  Status ReadAt(const PhysAddr& at, std::span<std::byte> out);
   std::shared_ptr<Volume> FindVolume(const std::string& name) EXCLUDES(volumes_mu);
   std::shared_ptr<Volume> FindVolumeById(uint64_t id) EXCLUDES(volumes_mu);
   // Names of clones whose origin is (volume, gen); gen 0 matches any snapshot.

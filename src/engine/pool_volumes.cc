@@ -203,8 +203,21 @@ PoolStats Pool::Stats() {
   return s;
 }
 
-Status Pool::Close() {
-  if (core_->closed.exchange(true)) return Status::Ok();
+Status Pool::Close() NO_THREAD_SAFETY_ANALYSIS {
+  {
+    // Wait for IO in flight, and turn away what comes after: each IO checks `closed`
+    // under its volume's io lock.
+    MutexLock admin(&core_->admin_mu);
+    if (core_->closed) return Status::Ok();
+    std::vector<std::shared_ptr<Volume>> volumes;
+    {
+      MutexLock l(&core_->volumes_mu);
+      for (auto& [name, v] : core_->volumes) volumes.push_back(v);
+    }
+    for (auto& v : volumes) v->io_lock_.Lock();
+    core_->closed = true;
+    for (auto& v : volumes) v->io_lock_.Unlock();
+  }
   Status s = core_->journal->Close();
   core_->store.reset();
   core_->lock.reset();

@@ -3,6 +3,8 @@
 // holding the checkpoint while a replica is rebuilt.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "engine/engine_test_util.h"
 
 namespace cstor::engine {
@@ -132,6 +134,50 @@ TEST_F(ReplicationSupportTest, HeldCheckpointDoesNotAdvanceUntilReleased) {
   v->HoldCheckpoint(std::nullopt);
   ASSERT_TRUE(v->Flush().ok());
   EXPECT_EQ(v->CheckpointedIoSeq(), 30u);
+}
+
+// A stamped write that fails may have landed in part; the checkpoint must not pass it
+// until a rebuild (releasing the hold) says the volume is whole again.
+TEST_F(ReplicationSupportTest, FailedStampedWriteCapsTheCheckpoint) {
+  auto v = NewVolume("v", 128 << 20);
+  ASSERT_TRUE(v->Write(0, Pattern(1, 4096), 4).ok());
+  // Fill the pool so that the next large write fails for lack of space.
+  uint64_t off = 1 << 20;
+  while (v->Write(off, Pattern(off, 1 << 20), 0).ok()) off += 1 << 20;
+  EXPECT_FALSE(v->Write(off, Pattern(2, 1 << 20), 5).ok());
+  ASSERT_TRUE(v->Unmap(1 << 20, 8 << 20, 6).ok());  // a later io succeeds
+  ASSERT_TRUE(v->Flush().ok());
+  EXPECT_EQ(v->CheckpointedIoSeq(), 4u);
+  v->HoldCheckpoint(std::nullopt);
+  ASSERT_TRUE(v->Flush().ok());
+  EXPECT_EQ(v->CheckpointedIoSeq(), 6u);
+}
+
+TEST_F(ReplicationSupportTest, CloseWaitsForIoAndRefusesLaterIo) {
+  auto v = NewVolume("v");
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, refused{0}, other{0};
+  std::thread writer([&] {
+    for (uint64_t i = 0; !stop; i++) {
+      Status s = v->Write((i % 64) * 4096, Pattern(i, 4096), i + 1);
+      if (s.ok()) {
+        ok++;
+      } else if (s.Is(Code::kFailedPrecondition)) {
+        refused++;
+      } else {
+        other++;
+      }
+    }
+  });
+  while (ok < 50) std::this_thread::yield();
+  ASSERT_TRUE(pool_->Close().ok());
+  EXPECT_TRUE(pool_->Flush().Is(Code::kFailedPrecondition));
+  while (refused == 0) std::this_thread::yield();
+  stop = true;
+  writer.join();
+  EXPECT_EQ(other.load(), 0);
+  Reopen();
+  ExpectConsistent();
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ Result<ScrubReport> Pool::Scrub(const std::function<void(uint64_t, uint64_t)>& p
         }
         const PhysAddr at = items[i].rec.phys;
         CSTOR_RETURN_IF_ERROR(
-            core.devices[at.device]->Read(at.unit, buf.span().subspan(0, (j - i) * bs)));
+            core.ReadAt(at, buf.span().subspan(0, (j - i) * bs)));
         for (size_t k = i; k < j; k++) {
           const ScrubItem& it = items[k];
           report.blocks_checked++;
@@ -72,7 +72,7 @@ Result<ScrubReport> Pool::Scrub(const std::function<void(uint64_t, uint64_t)>& p
             auto now = core.map->Get({v->id(), it.lba});
             if (!now.ok() || !*now || !(**now == it.rec)) continue;
             AlignedBuffer one(bs);
-            CSTOR_RETURN_IF_ERROR(core.devices[at.device]->Read(it.rec.phys.unit, one.span()));
+            CSTOR_RETURN_IF_ERROR(core.ReadAt(it.rec.phys, one.span()));
             s = v->Verify(it.lba, it.rec, one.span());
             if (s.ok()) continue;
           }

@@ -129,11 +129,17 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Replaces every version with data in blocks [first, end) by an unmapped version,
   // skipping blocks whose version has io_seq >= keep_at.
   Status UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq, uint64_t keep_at);
+  Status UnmapRange(uint64_t offset, uint64_t length, uint64_t io_seq, bool newer_only);
   // Blocks in [lo, hi) that may hold data, in order, at most limit of them; for clones
   // this includes blocks the origin chain may hold.
   Status CandidateLbas(uint64_t lo, uint64_t hi, size_t limit, std::vector<uint64_t>* out);
   Status CollectOwnLbas(uint64_t lo, uint64_t hi, size_t limit, bool with_old,
                         std::vector<uint64_t>* out);
+  // The sorted union of two sorted block lists, cut back to where it is complete: a list
+  // marked cut holds only the first entries of a longer one.
+  static void MergeComplete(const std::vector<uint64_t>& a, bool a_cut,
+                            const std::vector<uint64_t>& b, bool b_cut,
+                            std::vector<uint64_t>* out);
 
   Result<SnapshotRecord> FindSnapshot(const std::string& name);
   bool HasSnapshotGen(uint64_t gen);

@@ -114,7 +114,7 @@ Status Volume::ReadResolved(std::span<const std::optional<BlockRecord>> recs, ui
       j++;
     }
     auto span = out.subspan(i * bs, (j - i) * bs);
-    CSTOR_RETURN_IF_ERROR(core_->devices[r->phys.device]->Read(r->phys.unit, span));
+    CSTOR_RETURN_IF_ERROR(core_->ReadAt(r->phys, span));
     for (size_t k = i; k < j; k++) {
       CSTOR_RETURN_IF_ERROR(Verify(first + k, *recs[k], out.subspan(k * bs, bs)));
     }
@@ -270,49 +270,66 @@ Status Volume::Write(uint64_t offset, std::span<const std::byte> data, uint64_t 
                      bool newer_only) {
   CSTOR_RETURN_IF_ERROR(CheckRange(offset, data.size()));
   if (data.empty()) return Status::Ok();
-  CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
-  CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
-  ReaderLock io(&io_lock_);
-  CSTOR_RETURN_IF_ERROR(CheckUsable());
-  const uint64_t keep_at = newer_only ? io_seq : kAlways;
+  // Counted from here on, so that no later io_seq can be checkpointed past this one.
   core_->journal->BeginIo(id(), io_seq);
-  Status s = ForEachChunk(offset, data.size(), block_size(), [&](uint64_t off, uint64_t len) {
-    return WriteChunk(off, data.subspan(off - offset, len), io_seq, keep_at);
-  });
+  Status s = [&]() -> Status {
+    CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
+    CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
+    ReaderLock io(&io_lock_);
+    CSTOR_RETURN_IF_ERROR(CheckUsable());
+    const uint64_t keep_at = newer_only ? io_seq : kAlways;
+    return ForEachChunk(offset, data.size(), block_size(), [&](uint64_t off, uint64_t len) {
+      return WriteChunk(off, data.subspan(off - offset, len), io_seq, keep_at);
+    });
+  }();
   core_->journal->EndIo(id(), io_seq, s.ok());
   return s;
 }
 
 Status Volume::CollectOwnLbas(uint64_t lo, uint64_t hi, size_t limit, bool with_old,
                               std::vector<uint64_t>* out) {
+  std::vector<uint64_t> live;
   CSTOR_RETURN_IF_ERROR(core_->map->ScanLive(id(), lo, hi, [&](uint64_t lba, const BlockRecord&) {
-    out->push_back(lba);
-    return out->size() < limit;
+    live.push_back(lba);
+    return live.size() < limit;
   }));
-  if (!with_old) return Status::Ok();
+  if (!with_old) {
+    *out = std::move(live);
+    return Status::Ok();
+  }
   std::vector<uint64_t> old;
   CSTOR_RETURN_IF_ERROR(core_->map->ScanOld(id(), lo, hi, [&](uint64_t lba, uint64_t,
                                                               const OldRecord&) {
     if (old.empty() || old.back() != lba) old.push_back(lba);
     return old.size() < limit;
   }));
-  std::vector<uint64_t> merged;
-  std::set_union(out->begin(), out->end(), old.begin(), old.end(), std::back_inserter(merged));
-  *out = std::move(merged);
+  MergeComplete(live, live.size() == limit, old, old.size() == limit, out);
   return Status::Ok();
 }
 
-Status Volume::CandidateLbas(uint64_t lo, uint64_t hi, size_t limit, std::vector<uint64_t>* out) {
+void Volume::MergeComplete(const std::vector<uint64_t>& a, bool a_cut,
+                           const std::vector<uint64_t>& b, bool b_cut,
+                           std::vector<uint64_t>* out) {
+  // A list cut short says nothing about blocks past its last one, so the union is only
+  // known up to the smaller of the cut lists' ends.
+  uint64_t known_to = UINT64_MAX;
+  if (a_cut && !a.empty()) known_to = std::min(known_to, a.back());
+  if (b_cut && !b.empty()) known_to = std::min(known_to, b.back());
   out->clear();
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(*out));
+  while (!out->empty() && out->back() > known_to) out->pop_back();
+}
+
+Status Volume::CandidateLbas(uint64_t lo, uint64_t hi, size_t limit, std::vector<uint64_t>* out) {
   CSTOR_RETURN_IF_ERROR(CollectOwnLbas(lo, hi, limit, /*with_old=*/false, out));
+  bool cut = out->size() == limit;
   for (Volume* v = origin_.get(); v != nullptr; v = v->origin_.get()) {
-    std::vector<uint64_t> theirs, merged;
+    std::vector<uint64_t> mine = std::move(*out), theirs;
     CSTOR_RETURN_IF_ERROR(v->CollectOwnLbas(lo, hi, limit, /*with_old=*/true, &theirs));
-    std::set_union(out->begin(), out->end(), theirs.begin(), theirs.end(),
-                   std::back_inserter(merged));
-    *out = std::move(merged);
+    bool theirs_cut = theirs.size() >= limit;  // conservative: may have been trimmed
+    MergeComplete(mine, cut, theirs, theirs_cut, out);
+    cut = cut || theirs_cut;
   }
-  if (out->size() > limit) out->resize(limit);
   return Status::Ok();
 }
 
@@ -355,6 +372,13 @@ Status Volume::UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq, uint64
 Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, bool newer_only) {
   CSTOR_RETURN_IF_ERROR(CheckRange(offset, length));
   if (length == 0) return Status::Ok();
+  core_->journal->BeginIo(id(), io_seq);
+  Status s = UnmapRange(offset, length, io_seq, newer_only);
+  core_->journal->EndIo(id(), io_seq, s.ok());
+  return s;
+}
+
+Status Volume::UnmapRange(uint64_t offset, uint64_t length, uint64_t io_seq, bool newer_only) {
   CSTOR_RETURN_IF_ERROR(core_->journal->fenced());
   CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
   ReaderLock io(&io_lock_);
@@ -362,7 +386,6 @@ Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, bool new
   const uint64_t bs = block_size(), end = offset + length;
   const uint64_t full_first = (offset + bs - 1) / bs, full_end = end / bs;
   const uint64_t keep_at = newer_only ? io_seq : kAlways;
-  core_->journal->BeginIo(id(), io_seq);
   Status s;
   // Parts of blocks are zeroed, so the whole range reads as zeros afterwards.
   auto zero = [&](uint64_t from, uint64_t to) -> Status {
@@ -378,7 +401,6 @@ Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, bool new
     if (s.ok()) s = UnmapBlocks(full_first, full_end, io_seq, keep_at);
     if (s.ok()) s = zero(full_end * bs, end);
   }
-  core_->journal->EndIo(id(), io_seq, s.ok());
   return s;
 }
 
@@ -469,7 +491,7 @@ Result<BlockChange> Volume::ReadVersion(uint64_t lba, const std::string& snapsho
   c.unmapped = rec->unmapped;
   if (rec->has_data()) {
     c.data = AlignedBuffer(block_size());
-    c.status = core_->devices[rec->phys.device]->Read(rec->phys.unit, c.data.span());
+    c.status = core_->ReadAt(rec->phys, c.data.span());
     if (c.status.ok()) c.status = Verify(lba, *rec, c.data.span());
     if (!c.status.ok()) c.data = AlignedBuffer();
   }

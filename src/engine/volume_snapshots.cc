@@ -220,6 +220,7 @@ Result<std::unique_ptr<ChangeIterator>> Volume::ChangedSince(uint64_t since,
 }
 
 Result<std::vector<BlockChange>> ChangeIterator::Next(size_t max_blocks) {
+  if (max_blocks == 0) return Status::InvalidArgument("a change batch needs room for a block");
   Volume& v = *volume_;
   ReaderLock io(&v.io_lock_);
   CSTOR_RETURN_IF_ERROR(v.CheckUsable());
@@ -247,7 +248,7 @@ Result<std::vector<BlockChange>> ChangeIterator::Next(size_t max_blocks) {
       c.unmapped = rec->unmapped;
       if (rec->has_data()) {
         c.data = AlignedBuffer(bs);
-        c.status = v.core_->devices[rec->phys.device]->Read(rec->phys.unit, c.data.span());
+        c.status = v.core_->ReadAt(rec->phys, c.data.span());
         if (c.status.ok()) c.status = v.Verify(lba, *rec, c.data.span());
         if (!c.status.ok()) c.data = AlignedBuffer();
       }
