@@ -31,6 +31,7 @@ void DecodeAs(const Frame& f) {
     case Op::kRebuildStart: (void)Decode<RebuildStart>(p); break;
     case Op::kRebuildProgress: (void)Decode<RebuildProgress>(p); break;
     case Op::kRebuildDone: (void)Decode<RebuildDone>(p); break;
+    case Op::kRepair: (void)Decode<RepairRequest>(p); break;
     case Op::kStreamOpen:
       f.response ? (void)Decode<StreamOpened>(p) : (void)Decode<StreamOpen>(p);
       break;

@@ -5,7 +5,8 @@
 // implements it over a simulated network and clock. The logic never touches a socket.
 //
 // Threading contract: a Handler's methods are called from one thread at a time (its event
-// loop), and it calls its Transport only from there.
+// loop), and it calls its Transport only from there. A Transport never calls back into the
+// Handler from inside Send, Close or Connect: every callback comes later, from the loop.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "base/status.h"
 #include "wire/frame.h"
+#include "wire/messages.h"
 
 namespace cstor::replication {
 

@@ -19,6 +19,7 @@ std::string OpName(Op op) {
     case Op::kRead: return "Read";
     case Op::kUnmap: return "Unmap";
     case Op::kFlush: return "Flush";
+    case Op::kRepair: return "Repair";
     case Op::kSnapshotCreate: return "SnapshotCreate";
     case Op::kSnapshotDelete: return "SnapshotDelete";
     case Op::kSnapshotList: return "SnapshotList";

@@ -37,6 +37,7 @@ enum class Op : uint8_t {
   kRead = 21,
   kUnmap = 22,
   kFlush = 23,
+  kRepair = 24,
   // management, target -> replica
   kSnapshotCreate = 30,
   kSnapshotDelete = 31,
@@ -47,7 +48,7 @@ enum class Op : uint8_t {
   kRebuildStart = 40,
   kRebuildProgress = 41,
   kRebuildDone = 42,
-  // rebuild streams, replica -> replica
+  // rebuild streams, replica -> replica (and BlockVersions target -> replica, for repairs)
   kStreamOpen = 50,
   kStreamNext = 51,
   kBlockVersions = 52,

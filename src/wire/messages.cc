@@ -280,13 +280,16 @@ Status DecodePayload(std::string_view in, StatusResponse* m) {
 
 std::string EncodePayload(const RebuildStart& m) {
   Writer w;
-  w.Str(m.source_address).Str(m.source_replica).U64(m.since).U64(m.floor);
+  w.U8(static_cast<uint8_t>(m.mode)).Str(m.source_address).Str(m.source_replica).U64(m.since).U64(m.floor);
   PutSnapshots(w, m.snapshots);
   w.U64(m.max_bytes_per_second);
   return w.Take();
 }
 Status DecodePayload(std::string_view in, RebuildStart* m) {
   Reader r(in, "RebuildStart");
+  uint8_t mode = r.U8();
+  if (mode != 1 && mode != 2) r.Fail(fmt::format("unknown mode {}", mode));
+  m->mode = static_cast<RebuildStart::Mode>(mode);
   m->source_address = r.Str();
   m->source_replica = r.Str();
   m->since = r.U64();
@@ -308,13 +311,32 @@ Status DecodePayload(std::string_view in, RebuildProgress* m) {
 }
 
 std::string EncodePayload(const RebuildDone& m) {
-  return Writer().Str(m.message).U64(m.checkpoint_io_seq).U64(m.copied_bytes).Take();
+  Writer w;
+  w.Str(m.message).U64(m.checkpoint_io_seq).U64(m.copied_bytes);
+  PutSnapshots(w, m.snapshots);
+  w.U32(static_cast<uint32_t>(m.corrupt_blocks.size()));
+  for (uint64_t b : m.corrupt_blocks) w.U64(b);
+  return w.Take();
 }
 Status DecodePayload(std::string_view in, RebuildDone* m) {
   Reader r(in, "RebuildDone");
   m->message = r.Str(4096);
   m->checkpoint_io_seq = r.U64();
   m->copied_bytes = r.U64();
+  m->snapshots = GetSnapshots(r);
+  m->corrupt_blocks.resize(r.Count());
+  for (auto& b : m->corrupt_blocks) b = r.U64();
+  return r.Finish();
+}
+
+std::string EncodePayload(const RepairRequest& m) {
+  Writer w;
+  PutVersions(w, m.blocks);
+  return w.Take();
+}
+Status DecodePayload(std::string_view in, RepairRequest* m) {
+  Reader r(in, "Repair");
+  m->blocks = GetVersions(r);
   return r.Finish();
 }
 

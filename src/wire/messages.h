@@ -122,6 +122,11 @@ struct StatusResponse {
 
 // Target -> degraded replica: pull what you miss from `source`.
 struct RebuildStart {
+  enum class Mode : uint8_t {
+    kRebuild = 1,  // become a copy of the source (see docs/replication.md)
+    kMerge = 2,    // take the source's newer blocks, keep yours (reconciling after a restart)
+  };
+  Mode mode = Mode::kRebuild;
   std::string source_address;
   std::string source_replica;
   uint64_t since = 0;  // the replica's checkpoint: copy blocks newer than this
@@ -143,7 +148,10 @@ struct RebuildDone {
   std::string message;  // empty on success; the status code is in the frame header
   uint64_t checkpoint_io_seq = 0;
   uint64_t copied_bytes = 0;
+  std::vector<SnapshotRef> snapshots;   // the replica's snapshots now
+  std::vector<uint64_t> corrupt_blocks;  // source blocks that failed their checksum
 };
+
 
 struct StreamOpen {
   uint64_t since = 0;
@@ -168,6 +176,12 @@ struct BlockVersion {
   uint64_t io_seq = 0;
   uint8_t flags = 0;
   std::string data;  // block_size bytes unless unmapped, corrupt or absent
+};
+
+// Target -> replica: replace these blocks (a repair from a good copy); a block is kept if
+// its version is newer than the one sent.
+struct RepairRequest {
+  std::vector<BlockVersion> blocks;
 };
 
 struct StreamBatch {
@@ -205,6 +219,7 @@ CSTOR_WIRE_MESSAGE(StatusResponse)
 CSTOR_WIRE_MESSAGE(RebuildStart)
 CSTOR_WIRE_MESSAGE(RebuildProgress)
 CSTOR_WIRE_MESSAGE(RebuildDone)
+CSTOR_WIRE_MESSAGE(RepairRequest)
 CSTOR_WIRE_MESSAGE(StreamOpen)
 CSTOR_WIRE_MESSAGE(StreamOpened)
 CSTOR_WIRE_MESSAGE(StreamNext)

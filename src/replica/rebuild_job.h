@@ -1,0 +1,100 @@
+// RebuildJob: a replica pulling what it lacks from a healthy peer, replica to replica, as
+// the target directs (wire::RebuildStart). In rebuild mode it becomes a copy of the source:
+//   1. its checkpoint is held where the copy starts, so a crash in the middle restarts it;
+//   2. snapshots the source lacks are deleted; for each snapshot it lacks (oldest first),
+//      its own blocks changed since the base, and the source's blocks changed since the
+//      base in that snapshot, are set to the source's versions, and then it takes the
+//      snapshot itself;
+//   3. in the live phase, the same for the live volume, except that blocks holding a live
+//      write (io_seq at or above the floor) are never replaced;
+//   4. it flushes and, after the live phase, releases the hold.
+// In merge mode (reconciling after a target restart) it only takes the source's newer
+// blocks. See docs/replication.md.
+//
+// Threading: runs on the replica's event loop; driven by ReplicaNode.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "replica/replica_store.h"
+#include "replication/transport.h"
+
+namespace cstor::replica {
+
+class RebuildJob {
+ public:
+  struct Identity {
+    std::string volume, secret, replica_id;
+    uint64_t replica_guid = 0;
+  };
+  using Finished = std::function<void(Status, wire::RebuildDone)>;
+
+  RebuildJob(Identity id, wire::RebuildStart plan, ReplicaStore* store,
+             replication::Transport* transport, Finished finished,
+             std::function<void(const wire::RebuildProgress&)> progress);
+  ~RebuildJob();
+
+  void Start();
+  // Routed by the node for the job's peer connection.
+  void OnConnected();
+  void OnFrame(wire::Frame frame);
+  void OnClosed(const Status& why);
+  void OnTick();
+  replication::ConnId conn() const { return conn_; }
+  bool finished() const { return finished_called_; }
+
+ private:
+  enum class Step { kConnecting, kHello, kAuth, kWorking };
+  struct Phase {
+    std::string snapshot;  // "" = live volume
+    bool create_after = false;
+    uint64_t io_seq = 0;   // of the snapshot to create
+  };
+
+  void Fail(Status why);
+  void Succeed();
+  void NextPhase();
+  void RepairOwnTail();
+  void OpenStream();
+  void RequestBatch();
+  void ApplyBatch(std::vector<wire::BlockVersion> blocks, std::function<void()> then);
+  void Request(wire::Op op, std::string payload,
+               std::function<void(Status, const wire::Frame&)> reply);
+  uint64_t KeepAt(const wire::BlockVersion& v) const;
+  void Report(bool force);
+
+  Identity id_;
+  wire::RebuildStart plan_;
+  ReplicaStore* store_;
+  replication::Transport* transport_;
+  Finished finished_;
+  std::function<void(const wire::RebuildProgress&)> progress_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  replication::ConnId conn_ = 0;
+  Step step_ = Step::kConnecting;
+  wire::Nonce nonce_{};
+  uint64_t next_request_ = 1;
+  std::map<uint64_t, std::function<void(Status, const wire::Frame&)>> pending_;
+
+  std::deque<Phase> phases_;
+  Phase current_;
+  uint64_t base_ = 0;
+  uint32_t batch_blocks_ = 64;
+  uint64_t stream_id_ = 0;
+  uint64_t total_blocks_ = 0, scanned_blocks_ = 0;
+  uint64_t copied_bytes_ = 0, phases_done_ = 0;
+  uint64_t throttle_until_micros_ = 0;
+  uint64_t last_report_micros_ = 0;
+  uint64_t started_micros_ = 0;
+  bool waiting_throttle_ = false;
+  std::set<uint64_t> corrupt_;
+  bool finished_called_ = false;
+};
+
+}  // namespace cstor::replica

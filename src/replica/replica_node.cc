@@ -1,0 +1,503 @@
+#include "replica/replica_node.h"
+
+#include <fmt/format.h>
+
+#include "base/check.h"
+#include "base/log.h"
+#include "wire/auth.h"
+
+namespace cstor::replica {
+
+using replication::ConnId;
+using replication::MakeFrame;
+
+struct ReplicaNode::Agent {
+  enum class Stage { kIdle, kConnecting, kHello, kAuth, kActive };
+  ReplicaVolumeConfig config;
+  Stage stage = Stage::kIdle;
+  ConnId conn = 0;
+  uint64_t session = 0;  // bumped per connection; late store answers check it
+  wire::Nonce nonce{};
+  uint64_t backoff_micros = 0;
+  uint64_t next_attempt_micros = 0;
+  uint64_t last_heard_micros = 0;
+  uint64_t last_ping_micros = 0;
+  bool in_quorum = false;
+  std::string last_error;
+  uint64_t registrations = 0;
+  // Writes received and not yet completed, by arrival number; flushes and snapshots wait
+  // for the earlier ones.
+  uint64_t next_arrival = 0;
+  std::set<uint64_t> writes_in_flight;
+  std::deque<std::pair<uint64_t, std::function<void()>>> barriers;
+  std::unique_ptr<RebuildJob> rebuild;
+  std::vector<std::unique_ptr<RebuildJob>> retired;  // finished; freed on the next tick
+};
+
+struct ReplicaNode::PeerSession {
+  enum class Stage { kHello, kAuth, kActive };
+  ConnId conn = 0;
+  Stage stage = Stage::kHello;
+  Agent* agent = nullptr;
+  wire::Hello hello;
+  wire::Nonce nonce{};
+  std::set<uint64_t> streams;
+  uint64_t connected_micros = 0;
+  uint64_t last_heard_micros = 0;
+};
+
+ReplicaNode::ReplicaNode(ReplicaNodeOptions options, replication::Transport* transport)
+    : options_(std::move(options)), transport_(transport) {}
+
+ReplicaNode::~ReplicaNode() {
+  for (auto& [conn, p] : peers_) {
+    for (uint64_t id : p->streams) p->agent->config.store->CloseStream(id);
+  }
+}
+
+void ReplicaNode::AddVolume(ReplicaVolumeConfig config) {
+  CSTOR_CHECK(config.store != nullptr);
+  auto a = std::make_unique<Agent>();
+  a->config = std::move(config);
+  Agent& ref = *a;
+  agents_[ref.config.volume] = std::move(a);
+  Connect(ref);
+}
+
+ReplicaNode::Agent* ReplicaNode::AgentFor(const std::string& volume) {
+  auto it = agents_.find(volume);
+  return it == agents_.end() ? nullptr : it->second.get();
+}
+
+std::vector<ReplicaVolumeState> ReplicaNode::State() const {
+  std::vector<ReplicaVolumeState> out;
+  for (const auto& [name, a] : agents_) {
+    ReplicaVolumeState s;
+    s.volume = name;
+    s.connected = a->stage == Agent::Stage::kActive;
+    s.in_quorum = a->in_quorum;
+    s.rebuilding = a->rebuild != nullptr;
+    s.last_error = a->last_error;
+    s.sessions = a->registrations;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// ---- the session with the target ----
+
+void ReplicaNode::Connect(Agent& a) {
+  a.stage = Agent::Stage::kConnecting;
+  a.session++;
+  a.last_heard_micros = transport_->NowMicros();
+  a.conn = transport_->Connect(a.config.target_address);
+  target_conns_[a.conn] = &a;
+}
+
+void ReplicaNode::Disconnect(Agent& a, const Status& why) {
+  if (a.conn != 0) {
+    target_conns_.erase(a.conn);
+    transport_->Close(a.conn, why);
+  }
+  if (a.stage == Agent::Stage::kActive) {
+    CSTOR_LOG_WARN("volume {}: session with the target ended: {}", a.config.volume, why.message());
+  }
+  a.conn = 0;
+  a.stage = Agent::Stage::kIdle;
+  a.in_quorum = false;
+  if (!why.ok()) a.last_error = why.message();
+  a.barriers.clear();  // their answers could not be delivered any more
+  if (a.rebuild) a.retired.push_back(std::move(a.rebuild));  // the target restarts it
+  a.backoff_micros = std::clamp(a.backoff_micros * 2, options_.reconnect_min_micros,
+                                options_.reconnect_max_micros);
+  a.next_attempt_micros = transport_->NowMicros() + a.backoff_micros;
+}
+
+void ReplicaNode::OnConnected(ConnId conn, bool outgoing) {
+  if (auto it = target_conns_.find(conn); it != target_conns_.end()) {
+    Agent& a = *it->second;
+    ReplicaStore::Info info = a.config.store->GetInfo();
+    wire::Hello h;
+    h.purpose = wire::Hello::Purpose::kReplica;
+    h.volume = a.config.volume;
+    h.replica_id = a.config.replica_id;
+    h.replica_guid = a.config.replica_guid;
+    h.pool = a.config.pool;
+    h.checkpoint_io_seq = info.checkpoint_io_seq;
+    h.max_io_seq = info.max_io_seq;
+    h.volume_size = info.size;
+    h.block_size = info.block_size;
+    h.rebuild_address = options_.rebuild_address;
+    h.snapshots = info.snapshots;
+    a.nonce = h.nonce = transport_->NewNonce();
+    a.stage = Agent::Stage::kHello;
+    a.last_heard_micros = transport_->NowMicros();
+    transport_->Send(conn, MakeFrame(wire::Op::kHello, 1, wire::EncodePayload(h)));
+    return;
+  }
+  if (auto it = rebuild_conns_.find(conn); it != rebuild_conns_.end()) {
+    if (it->second->rebuild && it->second->rebuild->conn() == conn) it->second->rebuild->OnConnected();
+    return;
+  }
+  if (outgoing) return;
+  auto p = std::make_unique<PeerSession>();
+  p->conn = conn;
+  p->connected_micros = p->last_heard_micros = transport_->NowMicros();
+  peers_[conn] = std::move(p);
+}
+
+void ReplicaNode::OnFrame(ConnId conn, wire::Frame f) {
+  if (auto it = target_conns_.find(conn); it != target_conns_.end()) {
+    return AgentFrame(*it->second, std::move(f));
+  }
+  if (auto it = rebuild_conns_.find(conn); it != rebuild_conns_.end()) {
+    if (it->second->rebuild && it->second->rebuild->conn() == conn) {
+      it->second->rebuild->OnFrame(std::move(f));
+    }
+    return;
+  }
+  if (auto it = peers_.find(conn); it != peers_.end()) return PeerFrame(*it->second, std::move(f));
+}
+
+void ReplicaNode::OnClosed(ConnId conn, const Status& why) {
+  if (auto it = target_conns_.find(conn); it != target_conns_.end()) {
+    Agent& a = *it->second;
+    target_conns_.erase(it);
+    a.conn = 0;
+    return Disconnect(a, why);
+  }
+  if (auto it = rebuild_conns_.find(conn); it != rebuild_conns_.end()) {
+    Agent* a = it->second;
+    rebuild_conns_.erase(it);
+    if (a->rebuild && a->rebuild->conn() == conn) a->rebuild->OnClosed(why);
+    return;
+  }
+  if (auto it = peers_.find(conn); it != peers_.end()) {
+    for (uint64_t id : it->second->streams) it->second->agent->config.store->CloseStream(id);
+    peers_.erase(it);
+  }
+}
+
+void ReplicaNode::AgentFrame(Agent& a, wire::Frame f) {
+  a.last_heard_micros = transport_->NowMicros();
+  if (!f.response && f.op == wire::Op::kReject) {
+    auto r = wire::Decode<wire::Reject>(f.payload);
+    return Disconnect(a, Status(f.status, "the target refused this replica: " +
+                                              (r.ok() ? r->message : std::string("?"))));
+  }
+  switch (a.stage) {
+    case Agent::Stage::kHello: {
+      auto c = wire::Decode<wire::Challenge>(f.payload);
+      if (!f.response || !c.ok()) return Disconnect(a, Status::Protocol("expected a Challenge"));
+      if (!wire::ProofsEqual(c->proof, wire::AnswerProof(a.config.secret, a.config.volume,
+                                                         a.nonce, c->nonce))) {
+        return Disconnect(a, Status::FailedPrecondition(
+                                 "the target failed authentication (it does not know the "
+                                 "volume's secret)"));
+      }
+      wire::Auth auth{wire::ConnectProof(a.config.secret, a.config.volume, a.config.replica_id,
+                                         a.nonce, c->nonce)};
+      a.stage = Agent::Stage::kAuth;
+      transport_->Send(a.conn, MakeFrame(wire::Op::kAuth, 2, wire::EncodePayload(auth)));
+      return;
+    }
+    case Agent::Stage::kAuth: {
+      auto w = wire::Decode<wire::Welcome>(f.payload);
+      if (!f.response || f.status != Code::kOk || !w.ok()) {
+        return Disconnect(a, Status::Protocol("expected a Welcome"));
+      }
+      a.stage = Agent::Stage::kActive;
+      a.in_quorum = w->quorum;
+      a.backoff_micros = 0;
+      a.last_error.clear();
+      a.registrations++;
+      CSTOR_LOG_INFO("volume {}: registered with the target as {}{}", a.config.volume,
+                     a.config.replica_id, w->quorum ? "" : " (not yet in the quorum)");
+      return;
+    }
+    case Agent::Stage::kActive:
+      if (f.response) return;  // answers to our pings
+      return Serve(a, std::move(f));
+    default:
+      return;
+  }
+}
+
+void ReplicaNode::Respond(Agent& a, uint64_t session, const wire::Frame& request, Status st,
+                          std::string payload) {
+  if (a.session != session || a.stage != Agent::Stage::kActive) return;
+  if (!st.ok()) payload = st.message();
+  transport_->Send(a.conn, MakeFrame(request.op, request.request_id, std::move(payload), true,
+                                     st.code()));
+}
+
+void ReplicaNode::AfterEarlierWrites(Agent& a, std::function<void()> fn) {
+  if (a.writes_in_flight.empty() || *a.writes_in_flight.begin() >= a.next_arrival) return fn();
+  a.barriers.emplace_back(a.next_arrival, std::move(fn));
+}
+
+void ReplicaNode::WriteDone(Agent& a, uint64_t arrival) {
+  a.writes_in_flight.erase(arrival);
+  uint64_t oldest = a.writes_in_flight.empty() ? UINT64_MAX : *a.writes_in_flight.begin();
+  while (!a.barriers.empty() && a.barriers.front().first <= oldest) {
+    auto fn = std::move(a.barriers.front().second);
+    a.barriers.pop_front();
+    fn();
+  }
+}
+
+void ReplicaNode::Serve(Agent& a, wire::Frame f) {
+  ReplicaStore* store = a.config.store;
+  const uint64_t session = a.session;
+  auto done = [this, &a, session, f](Status st) { Respond(a, session, f, st); };
+  auto bad = [&](const Status& s) { Respond(a, session, f, s); };
+  switch (f.op) {
+    case wire::Op::kPing:
+      return Respond(a, session, f, Status::Ok(), f.payload);
+    case wire::Op::kWrite:
+    case wire::Op::kUnmap: {
+      uint64_t arrival = a.next_arrival++;
+      a.writes_in_flight.insert(arrival);
+      auto finish = [this, &a, arrival, done](Status st) {
+        WriteDone(a, arrival);
+        done(st);
+      };
+      if (f.op == wire::Op::kWrite) {
+        auto w = wire::Decode<wire::WriteRequest>(f.payload);
+        if (!w.ok()) return finish(w.status());
+        return store->Write(w->offset, std::move(w->data), w->io_seq, finish);
+      }
+      auto u = wire::Decode<wire::UnmapRequest>(f.payload);
+      if (!u.ok()) return finish(u.status());
+      return store->Unmap(u->offset, u->length, u->io_seq, finish);
+    }
+    case wire::Op::kRead: {
+      auto r = wire::Decode<wire::ReadRequest>(f.payload);
+      if (!r.ok()) return bad(r.status());
+      return store->Read(r->offset, r->length, [this, &a, session, f](Result<std::string> data) {
+        Respond(a, session, f, data.status(), data.ok() ? std::move(*data) : "");
+      });
+    }
+    case wire::Op::kFlush:
+      return AfterEarlierWrites(a, [this, &a, session, f, store] {
+        store->Flush([this, &a, session, f](Result<uint64_t> ckpt) {
+          Respond(a, session, f, ckpt.status(),
+                  ckpt.ok() ? wire::EncodePayload(wire::FlushResponse{*ckpt}) : "");
+        });
+      });
+    case wire::Op::kSnapshotCreate: {
+      auto r = wire::Decode<wire::SnapshotCreateRequest>(f.payload);
+      if (!r.ok()) return bad(r.status());
+      return AfterEarlierWrites(a, [store, r = *r, done] {
+        store->CreateSnapshot(r.name, r.io_seq, done);
+      });
+    }
+    case wire::Op::kSnapshotDelete: {
+      auto r = wire::Decode<wire::SnapshotDeleteRequest>(f.payload);
+      if (!r.ok()) return bad(r.status());
+      return store->DeleteSnapshot(r->name, done);
+    }
+    case wire::Op::kSnapshotList:
+      return store->ListSnapshots(
+          [this, &a, session, f](Result<std::vector<wire::SnapshotEntry>> list) {
+            Respond(a, session, f, list.status(),
+                    list.ok() ? wire::EncodePayload(wire::SnapshotListResponse{std::move(*list)})
+                              : "");
+          });
+    case wire::Op::kResize: {
+      auto r = wire::Decode<wire::ResizeRequest>(f.payload);
+      if (!r.ok()) return bad(r.status());
+      return store->Resize(r->size, done);
+    }
+    case wire::Op::kStatus: {
+      ReplicaStore::Info info = store->GetInfo();
+      wire::StatusResponse s{info.checkpoint_io_seq, info.max_io_seq, info.size,
+                             info.allocated_bytes, a.rebuild != nullptr, 0, 0};
+      return Respond(a, session, f, Status::Ok(), wire::EncodePayload(s));
+    }
+    case wire::Op::kBlockVersions: {
+      auto r = wire::Decode<wire::BlockVersionsRequest>(f.payload);
+      if (!r.ok()) return bad(r.status());
+      return store->ReadVersions(r->snapshot, r->blocks,
+                                 [this, &a, session, f](Result<std::vector<wire::BlockVersion>> v) {
+                                   Respond(a, session, f, v.status(),
+                                           v.ok() ? wire::EncodePayload(wire::BlockVersionsResponse{
+                                                        std::move(*v)})
+                                                  : "");
+                                 });
+    }
+    case wire::Op::kRepair: {
+      auto r = wire::Decode<wire::RepairRequest>(f.payload);
+      if (!r.ok()) return bad(r.status());
+      auto remaining = std::make_shared<size_t>(r->blocks.size() + 1);
+      auto first_error = std::make_shared<Status>();
+      auto one = [remaining, first_error, done](Status st) {
+        if (!st.ok() && first_error->ok()) *first_error = st;
+        if (--*remaining == 0) done(*first_error);
+      };
+      for (auto& v : r->blocks) {
+        uint64_t keep_at = v.io_seq + 1;  // replaces the same version (its bad copy) or older
+        store->ApplyVersion(std::move(v), keep_at, one);
+      }
+      return one(Status::Ok());
+    }
+    case wire::Op::kRebuildStart:
+      return StartRebuild(a, f);
+    default:
+      return Disconnect(a, Status::Protocol("unexpected " + wire::OpName(f.op) +
+                                            " from the target"));
+  }
+}
+
+void ReplicaNode::StartRebuild(Agent& a, const wire::Frame& request) {
+  auto plan = wire::Decode<wire::RebuildStart>(request.payload);
+  if (!plan.ok()) return Respond(a, a.session, request, plan.status());
+  if (a.rebuild) {
+    return Respond(a, a.session, request, Status::Aborted("a rebuild is already running"));
+  }
+  const uint64_t session = a.session;
+  RebuildJob::Identity id{a.config.volume, a.config.secret, a.config.replica_id,
+                          a.config.replica_guid};
+  a.rebuild = std::make_unique<RebuildJob>(
+      id, *plan, a.config.store, transport_,
+      [this, &a, session, request](Status st, wire::RebuildDone done) {
+        if (a.rebuild) a.retired.push_back(std::move(a.rebuild));  // freed on the next tick
+        a.last_error = st.ok() ? "" : st.message();
+        if (a.session != session || a.stage != Agent::Stage::kActive) return;
+        transport_->Send(a.conn, MakeFrame(request.op, request.request_id,
+                                           wire::EncodePayload(done), true, st.code()));
+      },
+      [this, &a, session](const wire::RebuildProgress& p) {
+        if (a.session != session || a.stage != Agent::Stage::kActive) return;
+        transport_->Send(a.conn, MakeFrame(wire::Op::kRebuildProgress, 0, wire::EncodePayload(p)));
+      });
+  a.rebuild->Start();
+  rebuild_conns_[a.rebuild->conn()] = &a;
+}
+
+// ---- serving rebuild streams to peers ----
+
+void ReplicaNode::PeerFrame(PeerSession& p, wire::Frame f) {
+  p.last_heard_micros = transport_->NowMicros();
+  auto reject = [&](Code code, const std::string& why) {
+    transport_->Send(p.conn, MakeFrame(wire::Op::kReject, 0,
+                                       wire::EncodePayload(wire::Reject{why}), false, code));
+    transport_->Close(p.conn, Status(code, why));
+  };
+  if (f.response) return;
+  switch (p.stage) {
+    case PeerSession::Stage::kHello: {
+      auto h = wire::Decode<wire::Hello>(f.payload);
+      if (f.op != wire::Op::kHello || !h.ok()) return reject(Code::kProtocol, "expected Hello");
+      if (h->purpose != wire::Hello::Purpose::kPeer) {
+        return reject(Code::kProtocol, "this port serves rebuild streams to peer replicas");
+      }
+      p.agent = AgentFor(h->volume);
+      if (p.agent == nullptr) {
+        return reject(Code::kNotFound, "no replica of volume " + h->volume + " here");
+      }
+      p.hello = *h;
+      p.nonce = transport_->NewNonce();
+      wire::Challenge c{p.nonce, wire::AnswerProof(p.agent->config.secret, h->volume, h->nonce,
+                                                   p.nonce)};
+      p.stage = PeerSession::Stage::kAuth;
+      transport_->Send(p.conn, MakeFrame(wire::Op::kChallenge, f.request_id,
+                                         wire::EncodePayload(c), true));
+      return;
+    }
+    case PeerSession::Stage::kAuth: {
+      auto auth = wire::Decode<wire::Auth>(f.payload);
+      wire::Proof expected = wire::ConnectProof(p.agent->config.secret, p.hello.volume,
+                                                p.hello.replica_id, p.hello.nonce, p.nonce);
+      if (f.op != wire::Op::kAuth || !auth.ok() || !wire::ProofsEqual(expected, auth->proof)) {
+        return reject(Code::kFailedPrecondition, "authentication failed");
+      }
+      p.stage = PeerSession::Stage::kActive;
+      transport_->Send(p.conn, MakeFrame(wire::Op::kWelcome, f.request_id,
+                                         wire::EncodePayload(wire::Welcome{}), true));
+      return;
+    }
+    case PeerSession::Stage::kActive:
+      return ServePeer(p, f);
+  }
+}
+
+void ReplicaNode::ServePeer(PeerSession& p, const wire::Frame& f) {
+  ReplicaStore* store = p.agent->config.store;
+  ConnId conn = p.conn;
+  // Answers go out only while the peer is still connected.
+  auto respond = [this, conn, f](Status st, std::string payload) {
+    if (!peers_.contains(conn)) return;
+    if (!st.ok()) payload = st.message();
+    transport_->Send(conn, MakeFrame(f.op, f.request_id, std::move(payload), true, st.code()));
+  };
+  switch (f.op) {
+    case wire::Op::kPing:
+      return respond(Status::Ok(), f.payload);
+    case wire::Op::kStreamOpen: {
+      auto r = wire::Decode<wire::StreamOpen>(f.payload);
+      if (!r.ok()) return respond(r.status(), "");
+      return store->OpenStream(r->since, r->snapshot, r->start_block,
+                               [this, conn, respond, store](Result<wire::StreamOpened> o) {
+                                 if (o.ok()) {
+                                   auto it = peers_.find(conn);
+                                   if (it == peers_.end()) return store->CloseStream(o->stream_id);
+                                   it->second->streams.insert(o->stream_id);
+                                 }
+                                 respond(o.status(), o.ok() ? wire::EncodePayload(*o) : "");
+                               });
+    }
+    case wire::Op::kStreamNext: {
+      auto r = wire::Decode<wire::StreamNext>(f.payload);
+      if (!r.ok()) return respond(r.status(), "");
+      if (!p.streams.contains(r->stream_id)) {
+        return respond(Status::NotFound("no such stream"), "");
+      }
+      return store->NextBatch(r->stream_id, r->max_blocks,
+                              [respond](Result<wire::StreamBatch> b) {
+                                respond(b.status(), b.ok() ? wire::EncodePayload(*b) : "");
+                              });
+    }
+    case wire::Op::kBlockVersions: {
+      auto r = wire::Decode<wire::BlockVersionsRequest>(f.payload);
+      if (!r.ok()) return respond(r.status(), "");
+      return store->ReadVersions(r->snapshot, r->blocks,
+                                 [respond](Result<std::vector<wire::BlockVersion>> v) {
+                                   respond(v.status(),
+                                           v.ok() ? wire::EncodePayload(
+                                                        wire::BlockVersionsResponse{std::move(*v)})
+                                                  : "");
+                                 });
+    }
+    default:
+      transport_->Close(p.conn, Status::Protocol("unexpected " + wire::OpName(f.op)));
+  }
+}
+
+void ReplicaNode::OnTick() {
+  uint64_t now = transport_->NowMicros();
+  for (auto& [name, a] : agents_) {
+    a->retired.clear();
+    if (a->stage == Agent::Stage::kIdle) {
+      if (now >= a->next_attempt_micros) Connect(*a);
+      continue;
+    }
+    if (now - a->last_heard_micros > options_.dead_after_micros) {
+      Disconnect(*a, Status::Unavailable("the target has been silent for too long"));
+      continue;
+    }
+    if (a->stage == Agent::Stage::kActive &&
+        now - a->last_ping_micros >= options_.heartbeat_micros) {
+      a->last_ping_micros = now;
+      transport_->Send(a->conn, MakeFrame(wire::Op::kPing, 3, ""));
+    }
+    if (a->rebuild) a->rebuild->OnTick();
+  }
+  std::vector<ConnId> dead;
+  for (auto& [conn, p] : peers_) {
+    if (now - p->last_heard_micros > options_.dead_after_micros * 6) dead.push_back(conn);
+  }
+  for (ConnId conn : dead) transport_->Close(conn, Status::Unavailable("peer silent"));
+}
+
+}  // namespace cstor::replica

@@ -1,0 +1,96 @@
+// ReplicaNode: the replica side of replication for one process (a pool manager, or
+// `cstor replica serve`). For each volume it serves, it dials the volume's target,
+// registers, proves it knows the volume's secret, and then serves the target's IO from the
+// volume's ReplicaStore; it reconnects with back-off when the session ends. It also serves
+// rebuild streams to peer replicas, and runs the rebuilds the target asks it for.
+//
+// A state machine over the Transport seam (replication/transport.h): production runs it on
+// an Asio event loop (net/), the simulation on a simulated network.
+//
+// Ordering: a flush or a snapshot is carried out only after every write received before it
+// on the session has completed, so that its answer covers them.
+//
+// Threading: not thread-safe; everything runs on the node's event loop.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "replica/rebuild_job.h"
+#include "replica/replica_store.h"
+#include "replication/transport.h"
+
+namespace cstor::replica {
+
+struct ReplicaVolumeConfig {
+  std::string volume;
+  std::string secret;
+  std::string target_address;  // host:port of the volume's target (replication port)
+  std::string replica_id;
+  uint64_t replica_guid = 0;
+  std::string pool;
+  ReplicaStore* store = nullptr;  // not owned; outlives the node
+};
+
+struct ReplicaNodeOptions {
+  std::string rebuild_address;  // host:port where this node serves rebuild streams
+  uint64_t heartbeat_micros = 1'000'000;
+  uint64_t dead_after_micros = 5'000'000;
+  uint64_t reconnect_min_micros = 200'000;
+  uint64_t reconnect_max_micros = 10'000'000;
+};
+
+// What one volume's replica is doing, for status output.
+struct ReplicaVolumeState {
+  std::string volume;
+  bool connected = false;      // registered with the target
+  bool in_quorum = false;      // the target said it counts toward quorum
+  bool rebuilding = false;
+  uint64_t rebuild_copied_bytes = 0;
+  std::string last_error;
+  uint64_t sessions = 0;       // registrations so far
+};
+
+class ReplicaNode : public replication::Handler {
+ public:
+  ReplicaNode(ReplicaNodeOptions options, replication::Transport* transport);
+  ~ReplicaNode() override;
+
+  void AddVolume(ReplicaVolumeConfig config);
+  std::vector<ReplicaVolumeState> State() const;
+
+  void OnConnected(replication::ConnId conn, bool outgoing) override;
+  void OnFrame(replication::ConnId conn, wire::Frame frame) override;
+  void OnClosed(replication::ConnId conn, const Status& why) override;
+  void OnTick() override;
+
+ private:
+  struct Agent;
+  struct PeerSession;
+
+  void Connect(Agent& a);
+  void Disconnect(Agent& a, const Status& why);
+  void AgentFrame(Agent& a, wire::Frame f);
+  void Serve(Agent& a, wire::Frame f);
+  void Respond(Agent& a, uint64_t session, const wire::Frame& request, Status st,
+               std::string payload = "");
+  // Runs fn once every write received before now has completed.
+  void AfterEarlierWrites(Agent& a, std::function<void()> fn);
+  void WriteDone(Agent& a, uint64_t arrival);
+  void StartRebuild(Agent& a, const wire::Frame& request);
+  void PeerFrame(PeerSession& p, wire::Frame f);
+  void ServePeer(PeerSession& p, const wire::Frame& f);
+  Agent* AgentFor(const std::string& volume);
+
+  ReplicaNodeOptions options_;
+  replication::Transport* transport_;
+  std::map<std::string, std::unique_ptr<Agent>> agents_;  // by volume
+  std::map<replication::ConnId, Agent*> target_conns_;
+  std::map<replication::ConnId, Agent*> rebuild_conns_;
+  std::map<replication::ConnId, std::unique_ptr<PeerSession>> peers_;
+};
+
+}  // namespace cstor::replica

@@ -1,0 +1,42 @@
+// RangeLock: shared and exclusive locks over block ranges, granted in arrival order. The
+// target's writes take their blocks shared (newer-wins on the replicas orders them);
+// read-modify-writes of partial blocks and snapshots take theirs exclusively.
+//
+// Not thread-safe: used on the volume's event loop. A grant callback may acquire or
+// release locks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+
+namespace cstor::replication {
+
+class RangeLock {
+ public:
+  using Id = uint64_t;
+  // Calls granted (possibly before returning) once no earlier conflicting request is
+  // waiting or held.
+  Id Acquire(uint64_t first, uint64_t count, bool exclusive, std::function<void()> granted);
+  void Release(Id id);
+  size_t held() const;
+  size_t waiting() const;
+
+ private:
+  struct Entry {
+    Id id;
+    uint64_t first, end;
+    bool exclusive;
+    bool granted = false;
+    std::function<void()> on_grant;
+  };
+  static bool Conflict(const Entry& a, const Entry& b) {
+    return a.first < b.end && b.first < a.end && (a.exclusive || b.exclusive);
+  }
+  void Grant();
+
+  std::list<Entry> entries_;  // arrival order
+  Id next_id_ = 1;
+};
+
+}  // namespace cstor::replication
