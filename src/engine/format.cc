@@ -117,6 +117,10 @@ std::string Kill(uint64_t volume, uint64_t kill, uint64_t lba) {
   return Key64x3('K', volume, kill, lba);
 }
 std::string KillPrefix(uint64_t volume) { return Key64('K', volume); }
+std::string Attribute(uint64_t volume, std::string_view name) {
+  return Key64('M', volume) + std::string(name);
+}
+std::string AttributePrefix(uint64_t volume) { return Key64('M', volume); }
 
 std::string PrefixEnd(std::string prefix) {
   while (!prefix.empty()) {

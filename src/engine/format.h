@@ -145,6 +145,8 @@ std::string Old(uint64_t volume, uint64_t lba, uint64_t birth);
 std::string OldPrefix(uint64_t volume);
 std::string Kill(uint64_t volume, uint64_t kill, uint64_t lba);
 std::string KillPrefix(uint64_t volume);
+std::string Attribute(uint64_t volume, std::string_view name);
+std::string AttributePrefix(uint64_t volume);
 // The smallest key greater than every key starting with prefix.
 std::string PrefixEnd(std::string prefix);
 

@@ -139,7 +139,8 @@ std::vector<std::string> PoolCore::ClonesOf(uint64_t volume, uint64_t gen) {
 Status PoolCore::ReclaimVolume(const VolumeRecord& rec) {
   const uint32_t units = rec.block_size / kUnitSize;
   const std::string prefixes[] = {keys::BlockPrefix(rec.id), keys::OldPrefix(rec.id),
-                                  keys::KillPrefix(rec.id), keys::SnapshotPrefix(rec.id)};
+                                  keys::KillPrefix(rec.id), keys::SnapshotPrefix(rec.id),
+                                  keys::AttributePrefix(rec.id)};
   while (true) {
     MetaStore::Batch batch;
     std::vector<Extent> frees;

@@ -39,6 +39,13 @@ Status Pool::LoadVolumes() {
     std::vector<SnapshotRecord> snaps;
     CSTOR_RETURN_IF_ERROR(
         ScanRecords(store, keys::SnapshotPrefix(rec.id), DecodeSnapshot, &snaps));
+    std::string attrs = keys::AttributePrefix(rec.id);
+    CSTOR_RETURN_IF_ERROR(store.Scan(attrs, keys::PrefixEnd(attrs),
+                                     [&](std::string_view k, std::string_view v) {
+      MutexLock l(&volume->snap_mu_);
+      volume->attributes_[std::string(k.substr(attrs.size()))] = std::string(v);
+      return true;
+    }));
     {
       MutexLock l(&volume->snap_mu_);
       for (const SnapshotRecord& snap : snaps) {

@@ -180,5 +180,23 @@ TEST_F(ReplicationSupportTest, CloseWaitsForIoAndRefusesLaterIo) {
   ExpectConsistent();
 }
 
+TEST_F(ReplicationSupportTest, AttributesPersistAndGoWithTheVolume) {
+  auto v = NewVolume("v");
+  ASSERT_TRUE(v->SetAttribute("snapshot-epoch", "7").ok());
+  EXPECT_EQ(v->GetAttribute("snapshot-epoch"), "7");
+  EXPECT_FALSE(v->GetAttribute("other").has_value());
+  EXPECT_TRUE(v->SetAttribute("", "x").Is(Code::kInvalidArgument));
+  Reopen();
+  v = *pool_->OpenVolume("v");
+  EXPECT_EQ(v->GetAttribute("snapshot-epoch"), "7");
+  ASSERT_TRUE(v->SetAttribute("snapshot-epoch", "").ok());
+  EXPECT_FALSE(v->GetAttribute("snapshot-epoch").has_value());
+  ASSERT_TRUE(v->SetAttribute("a", "1").ok());
+  ASSERT_TRUE(pool_->DeleteVolume("v").ok());
+  auto again = NewVolume("v");
+  EXPECT_FALSE(again->GetAttribute("a").has_value());
+  ExpectConsistent();
+}
+
 }  // namespace
 }  // namespace cstor::engine

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,10 +39,16 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // With newer_only, each block is replaced only if io_seq is newer than the io_seq of its
   // current version; replicas apply the target's writes this way, so the order in which
   // writes to a block arrive does not matter.
+  // With `announced`, io_seq was passed to AnnounceIo earlier (see below).
   Status Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq = 0,
-               bool newer_only = false);
-  // Deallocates; the range then reads as zeros. newer_only as for Write.
-  Status Unmap(uint64_t offset, uint64_t length, uint64_t io_seq = 0, bool newer_only = false);
+               bool newer_only = false, bool announced = false);
+  // Deallocates; the range then reads as zeros. newer_only and announced as for Write.
+  Status Unmap(uint64_t offset, uint64_t length, uint64_t io_seq = 0, bool newer_only = false,
+               bool announced = false);
+  // Counts a stamped write or unmap as in flight before it is submitted (a replica queues
+  // requests before running them), so that no checkpoint covers it until it completes. It
+  // must then be submitted with announced = true.
+  void AnnounceIo(uint64_t io_seq);
   Status Flush();
   Status Grow(uint64_t new_size);
 
@@ -73,6 +80,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
 
   // Visits the live block map in block order (for dump tools).
   Status ForEachBlock(const std::function<bool(uint64_t lba, const BlockRecord&)>& fn);
+
+  // Small named values kept with the volume, durable when set (the replication layer keeps
+  // its snapshot epoch here). An empty value removes the attribute.
+  Status SetAttribute(const std::string& name, const std::string& value);
+  std::optional<std::string> GetAttribute(const std::string& name);
 
   VolumeInfo Info();
   uint64_t CheckpointedIoSeq();
@@ -160,6 +172,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   StripeLocks stripes_;
   Mutex snap_mu_;
   std::vector<SnapshotRecord> snapshots_ GUARDED_BY(snap_mu_);  // by gen
+  std::map<std::string, std::string> attributes_ GUARDED_BY(snap_mu_);
   std::atomic<uint64_t> latest_snapshot_gen_{0};
 };
 

@@ -266,12 +266,16 @@ Status Volume::WriteChunk(uint64_t offset, std::span<const std::byte> data, uint
   return WriteBlocksLocked(first, n, buf.span(), io_seq, keep_at).status();
 }
 
+void Volume::AnnounceIo(uint64_t io_seq) { core_->journal->BeginIo(id(), io_seq); }
+
 Status Volume::Write(uint64_t offset, std::span<const std::byte> data, uint64_t io_seq,
-                     bool newer_only) {
-  CSTOR_RETURN_IF_ERROR(CheckRange(offset, data.size()));
-  if (data.empty()) return Status::Ok();
+                     bool newer_only, bool announced) {
   // Counted from here on, so that no later io_seq can be checkpointed past this one.
-  core_->journal->BeginIo(id(), io_seq);
+  if (!announced) core_->journal->BeginIo(id(), io_seq);
+  if (Status s = CheckRange(offset, data.size()); !s.ok() || data.empty()) {
+    core_->journal->EndIo(id(), io_seq, s.ok());
+    return s;
+  }
   Status s = [&]() -> Status {
     CSTOR_RETURN_IF_ERROR(CheckWritableOrReclaim());
     CSTOR_RETURN_IF_ERROR(core_->journal->WaitForRoom());
@@ -369,11 +373,11 @@ Status Volume::UnmapBlocks(uint64_t first, uint64_t end, uint64_t io_seq, uint64
   return Status::Ok();
 }
 
-Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, bool newer_only) {
-  CSTOR_RETURN_IF_ERROR(CheckRange(offset, length));
-  if (length == 0) return Status::Ok();
-  core_->journal->BeginIo(id(), io_seq);
-  Status s = UnmapRange(offset, length, io_seq, newer_only);
+Status Volume::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, bool newer_only,
+                     bool announced) {
+  if (!announced) core_->journal->BeginIo(id(), io_seq);
+  Status s = CheckRange(offset, length);
+  if (s.ok() && length > 0) s = UnmapRange(offset, length, io_seq, newer_only);
   core_->journal->EndIo(id(), io_seq, s.ok());
   return s;
 }
@@ -504,6 +508,35 @@ Status Volume::ForEachBlock(const std::function<bool(uint64_t, const BlockRecord
   ReaderLock io(&io_lock_);
   CSTOR_RETURN_IF_ERROR(CheckUsable());
   return core_->map->ScanLive(id(), 0, UINT64_MAX, fn);
+}
+
+Status Volume::SetAttribute(const std::string& name, const std::string& value) {
+  if (name.empty() || name.size() > kMaxNameLength) {
+    return Status::InvalidArgument("attribute name must be 1-200 bytes");
+  }
+  MutexLock admin(&core_->admin_mu);
+  CSTOR_RETURN_IF_ERROR(CheckUsable());
+  MetaStore::Batch batch;
+  if (value.empty()) {
+    batch.Delete(keys::Attribute(id(), name));
+  } else {
+    batch.Put(keys::Attribute(id(), name), value);
+  }
+  CSTOR_RETURN_IF_ERROR(core_->journal->CommitAdmin(std::move(batch), {}, {}));
+  MutexLock l(&snap_mu_);
+  if (value.empty()) {
+    attributes_.erase(name);
+  } else {
+    attributes_[name] = value;
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> Volume::GetAttribute(const std::string& name) {
+  MutexLock l(&snap_mu_);
+  auto it = attributes_.find(name);
+  if (it == attributes_.end()) return std::nullopt;
+  return it->second;
 }
 
 VolumeInfo Volume::Info() {

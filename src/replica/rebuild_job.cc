@@ -283,6 +283,7 @@ void RebuildJob::Succeed() {
       done.checkpoint_io_seq = ckpt.ok() ? *ckpt : info.checkpoint_io_seq;
       done.copied_bytes = copied_bytes_;
       done.snapshots = info.snapshots;
+      done.base_io_seq = base_;
       if (conn_ != 0) transport_->Close(conn_, Status::Ok());
       conn_ = 0;
       CSTOR_LOG_INFO("volume {}: replica {} copied {} bytes from {} in {} ms", id_.volume,
@@ -290,10 +291,19 @@ void RebuildJob::Succeed() {
                      (transport_->NowMicros() - started_micros_) / 1000);
       finished_(Status::Ok(), std::move(done));
     };
-    if (!complete) return finish(checkpoint);
-    // The replica now holds everything: its checkpoint may move on.
-    store_->HoldCheckpoint(std::nullopt);
-    store_->Flush(finish);
+    auto release = [this, alive, complete, finish, checkpoint] {
+      if (!complete) return finish(checkpoint);
+      // The replica now holds everything: its checkpoint may move on.
+      store_->HoldCheckpoint(std::nullopt);
+      store_->Flush(finish);
+    };
+    if (plan_.mode == wire::RebuildStart::Mode::kMerge) return release();
+    // Its snapshots now are the plan's list.
+    store_->SetSnapshotEpoch(plan_.snapshot_epoch, [this, alive, release](Status s) {
+      if (!*alive) return;
+      if (!s.ok()) return Fail(s.WithContext("record the snapshot epoch"));
+      release();
+    });
   });
 }
 

@@ -1,5 +1,7 @@
 #include "replica/replica_node.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/check.h"
@@ -30,6 +32,19 @@ struct ReplicaNode::Agent {
   uint64_t next_arrival = 0;
   std::set<uint64_t> writes_in_flight;
   std::deque<std::pair<uint64_t, std::function<void()>>> barriers;
+  // Byte ranges of write-like requests running, and of those waiting for an overlapping
+  // earlier one, by arrival.
+  struct Range {
+    uint64_t begin, end;
+    bool Overlaps(const Range& o) const { return begin < o.end && o.begin < end; }
+  };
+  std::map<uint64_t, Range> running;
+  struct Waiting {
+    uint64_t arrival;
+    Range range;
+    std::function<void()> start;
+  };
+  std::deque<Waiting> waiting;
   std::unique_ptr<RebuildJob> rebuild;
   std::vector<std::unique_ptr<RebuildJob>> retired;  // finished; freed on the next tick
 };
@@ -129,6 +144,7 @@ void ReplicaNode::OnConnected(ConnId conn, bool outgoing) {
     h.block_size = info.block_size;
     h.rebuild_address = options_.rebuild_address;
     h.snapshots = info.snapshots;
+    h.snapshot_epoch = info.snapshot_epoch;
     a.nonce = h.nonce = transport_->NewNonce();
     a.stage = Agent::Stage::kHello;
     a.last_heard_micros = transport_->NowMicros();
@@ -236,8 +252,45 @@ void ReplicaNode::AfterEarlierWrites(Agent& a, std::function<void()> fn) {
   a.barriers.emplace_back(a.next_arrival, std::move(fn));
 }
 
+void ReplicaNode::StartOrdered(Agent& a, uint64_t begin, uint64_t end,
+                               std::function<void(std::function<void()>)> run) {
+  uint64_t arrival = a.next_arrival++;
+  a.writes_in_flight.insert(arrival);
+  Agent::Range range{begin, end};
+  auto start = [this, &a, arrival, range, run = std::move(run)] {
+    a.running[arrival] = range;
+    run([this, &a, arrival] { WriteDone(a, arrival); });
+  };
+  bool blocked = std::any_of(a.running.begin(), a.running.end(),
+                             [&](const auto& r) { return r.second.Overlaps(range); }) ||
+                 std::any_of(a.waiting.begin(), a.waiting.end(),
+                             [&](const auto& w) { return w.range.Overlaps(range); });
+  if (blocked) {
+    a.waiting.push_back({arrival, range, std::move(start)});
+  } else {
+    start();
+  }
+}
+
 void ReplicaNode::WriteDone(Agent& a, uint64_t arrival) {
   a.writes_in_flight.erase(arrival);
+  a.running.erase(arrival);
+  // Start waiting requests that no longer overlap anything earlier, in arrival order.
+  std::vector<std::function<void()>> ready;
+  for (auto it = a.waiting.begin(); it != a.waiting.end();) {
+    bool blocked = std::any_of(a.running.begin(), a.running.end(),
+                               [&](const auto& r) { return r.second.Overlaps(it->range); }) ||
+                   std::any_of(a.waiting.begin(), it,
+                               [&](const auto& w) { return w.range.Overlaps(it->range); });
+    if (blocked) {
+      ++it;
+      continue;
+    }
+    a.running[it->arrival] = it->range;  // claim it before anything else can start
+    ready.push_back(std::move(it->start));
+    it = a.waiting.erase(it);
+  }
+  for (auto& start : ready) start();
   uint64_t oldest = a.writes_in_flight.empty() ? UINT64_MAX : *a.writes_in_flight.begin();
   while (!a.barriers.empty() && a.barriers.front().first <= oldest) {
     auto fn = std::move(a.barriers.front().second);
@@ -254,22 +307,31 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
   switch (f.op) {
     case wire::Op::kPing:
       return Respond(a, session, f, Status::Ok(), f.payload);
-    case wire::Op::kWrite:
+    case wire::Op::kWrite: {
+      auto w = wire::Decode<wire::WriteRequest>(f.payload);
+      if (!w.ok()) return bad(w.status());
+      store->AnnounceIo(w->io_seq);  // before it may wait behind an overlapping one
+      uint64_t begin = w->offset, end = w->offset + w->data.size();
+      return StartOrdered(a, begin, end,
+                          [store, w = std::move(*w), done](std::function<void()> finished) mutable {
+                            store->Write(w.offset, std::move(w.data), w.io_seq,
+                                         [finished, done](Status st) {
+                                           finished();
+                                           done(st);
+                                         });
+                          });
+    }
     case wire::Op::kUnmap: {
-      uint64_t arrival = a.next_arrival++;
-      a.writes_in_flight.insert(arrival);
-      auto finish = [this, &a, arrival, done](Status st) {
-        WriteDone(a, arrival);
-        done(st);
-      };
-      if (f.op == wire::Op::kWrite) {
-        auto w = wire::Decode<wire::WriteRequest>(f.payload);
-        if (!w.ok()) return finish(w.status());
-        return store->Write(w->offset, std::move(w->data), w->io_seq, finish);
-      }
       auto u = wire::Decode<wire::UnmapRequest>(f.payload);
-      if (!u.ok()) return finish(u.status());
-      return store->Unmap(u->offset, u->length, u->io_seq, finish);
+      if (!u.ok()) return bad(u.status());
+      store->AnnounceIo(u->io_seq);
+      return StartOrdered(a, u->offset, u->offset + u->length,
+                          [store, u = *u, done](std::function<void()> finished) {
+                            store->Unmap(u.offset, u.length, u.io_seq, [finished, done](Status st) {
+                              finished();
+                              done(st);
+                            });
+                          });
     }
     case wire::Op::kRead: {
       auto r = wire::Decode<wire::ReadRequest>(f.payload);
@@ -289,13 +351,19 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
       auto r = wire::Decode<wire::SnapshotCreateRequest>(f.payload);
       if (!r.ok()) return bad(r.status());
       return AfterEarlierWrites(a, [store, r = *r, done] {
-        store->CreateSnapshot(r.name, r.io_seq, done);
+        store->CreateSnapshot(r.name, r.io_seq, [store, epoch = r.epoch, done](Status st) {
+          if (!st.ok()) return done(st);
+          store->SetSnapshotEpoch(epoch, done);
+        });
       });
     }
     case wire::Op::kSnapshotDelete: {
       auto r = wire::Decode<wire::SnapshotDeleteRequest>(f.payload);
       if (!r.ok()) return bad(r.status());
-      return store->DeleteSnapshot(r->name, done);
+      return store->DeleteSnapshot(r->name, [store, epoch = r->epoch, done](Status st) {
+        if (!st.ok() && !st.Is(Code::kNotFound)) return done(st);
+        store->SetSnapshotEpoch(epoch, [st, done](Status set) { done(set.ok() ? st : set); });
+      });
     }
     case wire::Op::kSnapshotList:
       return store->ListSnapshots(
@@ -329,17 +397,17 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
     case wire::Op::kRepair: {
       auto r = wire::Decode<wire::RepairRequest>(f.payload);
       if (!r.ok()) return bad(r.status());
-      auto remaining = std::make_shared<size_t>(r->blocks.size() + 1);
-      auto first_error = std::make_shared<Status>();
-      auto one = [remaining, first_error, done](Status st) {
-        if (!st.ok() && first_error->ok()) *first_error = st;
-        if (--*remaining == 0) done(*first_error);
-      };
+      uint32_t bs = store->GetInfo().block_size;
       for (auto& v : r->blocks) {
         uint64_t keep_at = v.io_seq + 1;  // replaces the same version (its bad copy) or older
-        store->ApplyVersion(std::move(v), keep_at, one);
+        uint64_t begin = v.block * bs;
+        StartOrdered(a, begin, begin + bs,
+                     [store, v = std::move(v), keep_at](std::function<void()> finished) mutable {
+                       store->ApplyVersion(std::move(v), keep_at,
+                                           [finished](Status) { finished(); });
+                     });
       }
-      return one(Status::Ok());
+      return AfterEarlierWrites(a, [done] { done(Status::Ok()); });
     }
     case wire::Op::kRebuildStart:
       return StartRebuild(a, f);

@@ -7,8 +7,11 @@
 // A state machine over the Transport seam (replication/transport.h): production runs it on
 // an Asio event loop (net/), the simulation on a simulated network.
 //
-// Ordering: a flush or a snapshot is carried out only after every write received before it
-// on the session has completed, so that its answer covers them.
+// Ordering: writes, unmaps and repairs that overlap an earlier one still running wait for
+// it, so that overlapping requests are applied in the order the target sent them (the
+// store runs requests concurrently; an unmap of an unwritten block leaves nothing behind
+// that could turn away an older write arriving after it). A flush or a snapshot is carried
+// out only after every write received before it has completed, so its answer covers them.
 //
 // Threading: not thread-safe; everything runs on the node's event loop.
 #pragma once
@@ -79,6 +82,10 @@ class ReplicaNode : public replication::Handler {
                std::string payload = "");
   // Runs fn once every write received before now has completed.
   void AfterEarlierWrites(Agent& a, std::function<void()> fn);
+  // Starts a write-like request on bytes [begin, end) once no earlier one overlapping it
+  // is running or waiting; `run` gets the callback to call when the store is done.
+  void StartOrdered(Agent& a, uint64_t begin, uint64_t end,
+                    std::function<void(std::function<void()> finished)> run);
   void WriteDone(Agent& a, uint64_t arrival);
   void StartRebuild(Agent& a, const wire::Frame& request);
   void PeerFrame(PeerSession& p, wire::Frame f);

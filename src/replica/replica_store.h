@@ -31,11 +31,16 @@ class ReplicaStore {
     uint64_t max_io_seq = 0;
     uint64_t allocated_bytes = 0;
     std::vector<wire::SnapshotRef> snapshots;  // oldest first
+    uint64_t snapshot_epoch = 0;               // the version of that list
   };
 
   virtual ~ReplicaStore() = default;
   virtual Info GetInfo() = 0;
 
+  // Counts a write or unmap stamped io_seq as in flight from now on (its checkpoint stays
+  // below it), before it is submitted; every announced io_seq is then submitted.
+  virtual void AnnounceIo(uint64_t io_seq) = 0;
+  // Both apply only announced io sequences.
   virtual void Write(uint64_t offset, std::string data, uint64_t io_seq, Done done) = 0;
   virtual void Read(uint64_t offset, uint32_t length, DoneWith<std::string> done) = 0;
   virtual void Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, Done done) = 0;
@@ -44,6 +49,8 @@ class ReplicaStore {
   virtual void CreateSnapshot(std::string name, uint64_t io_seq, Done done) = 0;
   virtual void DeleteSnapshot(std::string name, Done done) = 0;
   virtual void ListSnapshots(DoneWith<std::vector<wire::SnapshotEntry>> done) = 0;
+  // Records, durably, the version of the snapshot list now held.
+  virtual void SetSnapshotEpoch(uint64_t epoch, Done done) = 0;
   virtual void Resize(uint64_t size, Done done) = 0;
 
   // ---- serving rebuilds ----

@@ -7,7 +7,7 @@
 namespace cstor::replication {
 
 RangeLock::Id RangeLock::Acquire(uint64_t first, uint64_t count, bool exclusive,
-                                 std::function<void()> granted) {
+                                 std::function<void(Id)> granted) {
   Id id = next_id_++;
   entries_.push_back(Entry{id, first, first + count, exclusive, false, std::move(granted)});
   Grant();
@@ -27,7 +27,7 @@ void RangeLock::Release(Id id) {
 }
 
 void RangeLock::Grant() {
-  std::vector<std::function<void()>> to_run;
+  std::vector<std::pair<Id, std::function<void(Id)>>> to_run;
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->granted) continue;
     bool blocked = false;
@@ -39,9 +39,9 @@ void RangeLock::Grant() {
     }
     if (blocked) continue;
     it->granted = true;
-    to_run.push_back(std::move(it->on_grant));
+    to_run.emplace_back(it->id, std::move(it->on_grant));
   }
-  for (auto& f : to_run) f();  // after the scan: a callback may change entries_
+  for (auto& [id, f] : to_run) f(id);  // after the scan: a callback may change entries_
 }
 
 size_t RangeLock::held() const {

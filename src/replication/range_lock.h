@@ -15,9 +15,9 @@ namespace cstor::replication {
 class RangeLock {
  public:
   using Id = uint64_t;
-  // Calls granted (possibly before returning) once no earlier conflicting request is
-  // waiting or held.
-  Id Acquire(uint64_t first, uint64_t count, bool exclusive, std::function<void()> granted);
+  // Calls granted(id) once no earlier conflicting request is waiting or held — possibly
+  // before Acquire returns, which is why the id is passed in.
+  Id Acquire(uint64_t first, uint64_t count, bool exclusive, std::function<void(Id)> granted);
   void Release(Id id);
   size_t held() const;
   size_t waiting() const;
@@ -28,7 +28,7 @@ class RangeLock {
     uint64_t first, end;
     bool exclusive;
     bool granted = false;
-    std::function<void()> on_grant;
+    std::function<void(Id)> on_grant;
   };
   static bool Conflict(const Entry& a, const Entry& b) {
     return a.first < b.end && b.first < a.end && (a.exclusive || b.exclusive);

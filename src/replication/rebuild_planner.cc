@@ -145,8 +145,10 @@ void ReplicatedVolume::SendRebuildStart(Session& d, Session& source, bool live) 
   start.since = since;
   start.floor = live ? d.live_floor : 0;
   start.snapshots = snapshots_;
+  start.snapshot_epoch = snapshot_epoch_;
   start.max_bytes_per_second = config_.timing.rebuild_bytes_per_second;
   d.rebuild->sent = true;
+  d.rebuild->snapshot_epoch = snapshot_epoch_;
   ConnId conn = d.conn;
   CSTOR_LOG_INFO("volume {}: rebuilding replica {} from {} ({} phase, blocks newer than {})",
                  config_.name, d.replica(), source.replica(), live ? "live" : "snapshot", since);
@@ -167,6 +169,7 @@ void ReplicatedVolume::HandleRebuildDone(Session& s, const wire::Frame& f) {
   bool merge = s.rebuild && s.rebuild->merge;
   bool live = s.rebuild && s.rebuild->live;
   std::string source = s.rebuild ? s.rebuild->source : "";
+  uint64_t plan_epoch = s.rebuild ? s.rebuild->snapshot_epoch : 0;
   s.rebuild.reset();
   s.snapshots = done->snapshots;
   s.checkpoint = std::max(s.checkpoint, done->checkpoint_io_seq);
@@ -198,9 +201,34 @@ void ReplicatedVolume::HandleRebuildDone(Session& s, const wire::Frame& f) {
     s.mode = ReplicaMode::kDegraded;
     return Reconcile(now);
   }
-  if (live) return MakeHealthy(s);
-  // Snapshots caught up: it now holds the newest of them; the live phase comes next.
-  for (const auto& snap : s.snapshots) s.rebuild_base = std::max(s.rebuild_base, snap.io_seq);
+  s.snapshot_epoch = plan_epoch;
+  if (live) {
+    // Snapshots taken while it was being rebuilt: it must catch up before it serves; ones
+    // deleted meanwhile: it deletes them now.
+    for (const auto& snap : snapshots_) {
+      if (!s.HasSnapshot(snap.name)) {
+        return Drop(s, Status::Aborted("snapshot " + snap.name + " was taken during its rebuild"));
+      }
+    }
+    for (const auto& mine : s.snapshots) {
+      bool wanted = std::any_of(snapshots_.begin(), snapshots_.end(),
+                                [&](const auto& x) { return x.name == mine.name; });
+      if (!wanted) {
+        SendRequest(s, wire::Op::kSnapshotDelete,
+                    wire::EncodePayload(wire::SnapshotDeleteRequest{mine.name, snapshot_epoch_}),
+                    [](Status, const wire::Frame*) {});
+      }
+    }
+    std::erase_if(s.snapshots, [&](const auto& mine) {
+      return std::none_of(snapshots_.begin(), snapshots_.end(),
+                          [&](const auto& x) { return x.name == mine.name; });
+    });
+    s.snapshot_epoch = snapshot_epoch_;
+    return MakeHealthy(s);
+  }
+  // Snapshots caught up: its live volume now matches the newest snapshot it recreated, and
+  // the live phase copies what came after.
+  s.rebuild_base = done->base_io_seq;
   s.mode = ReplicaMode::kDegraded;
   Plan(now);
 }
@@ -227,7 +255,11 @@ void ReplicatedVolume::Reconcile(uint64_t now) {
     return s->max_io_seq == 0 && s->snapshots.empty();
   });
   uint64_t highest = 0;
-  for (Session* s : present) highest = std::max(highest, s->max_io_seq);
+  for (Session* s : present) {
+    highest = std::max(highest, s->max_io_seq);
+    // A resize that succeeded reached a quorum, so some present replica has its size.
+    size_ = std::max(size_, s->hello.volume_size);
+  }
   if (fresh && !started_) {
     next_io_seq_ = 1;
     started_ = true;
@@ -236,13 +268,15 @@ void ReplicatedVolume::Reconcile(uint64_t now) {
     }
     return;
   }
-  // The primary: the replica with the most snapshots, then the highest checkpoint.
+  // The primary: the replica with the newest snapshot list (every acknowledged snapshot
+  // change reached a quorum, and so at least one present replica), then the highest
+  // checkpoint.
   Session* primary = nullptr;
   if (merging_into_) primary = FindReplica(*merging_into_);
   if (primary == nullptr) {
     primary = *std::max_element(present.begin(), present.end(), [](Session* a, Session* b) {
-      return std::tuple(a->snapshots.size(), a->checkpoint, a->max_io_seq) <
-             std::tuple(b->snapshots.size(), b->checkpoint, b->max_io_seq);
+      return std::tuple(a->snapshot_epoch, a->checkpoint, a->max_io_seq) <
+             std::tuple(b->snapshot_epoch, b->checkpoint, b->max_io_seq);
     });
     merging_into_ = primary->replica();
     merged_from_.clear();
@@ -277,6 +311,7 @@ void ReplicatedVolume::Reconcile(uint64_t now) {
   // Every present replica is merged into the primary: it holds every write any of them
   // holds, so every acknowledged write (each is on a quorum, and any quorum meets this one).
   snapshots_ = primary->snapshots;
+  for (Session* s : present) snapshot_epoch_ = std::max(snapshot_epoch_, s->snapshot_epoch);
   next_io_seq_ = std::max(next_io_seq_, highest + config_.timing.io_seq_margin);
   started_ = true;
   merging_into_.reset();

@@ -43,11 +43,10 @@ void ReplicatedVolume::CreateSnapshot(std::string name, Done done) {
   }
   // Quiesce: the whole volume, exclusively, waits for every write in flight and holds
   // back new ones until the snapshot is taken.
-  auto lock = std::make_shared<RangeLock::Id>(0);
-  *lock = locks_.Acquire(0, UINT64_MAX, /*exclusive=*/true,
-                         [this, name = std::move(name), done = std::move(done), lock]() mutable {
-                           CreateSnapshotLocked(std::move(name), *lock, std::move(done));
-                         });
+  locks_.Acquire(0, UINT64_MAX, /*exclusive=*/true,
+                 [this, name = std::move(name), done = std::move(done)](RangeLock::Id lock) mutable {
+                   CreateSnapshotLocked(std::move(name), lock, std::move(done));
+                 });
 }
 
 void ReplicatedVolume::CreateSnapshotLocked(std::string name, RangeLock::Id lock, Done done) {
@@ -58,16 +57,19 @@ void ReplicatedVolume::CreateSnapshotLocked(std::string name, RangeLock::Id lock
   if (Status s = Serving(); !s.ok()) return finish(s);
   std::vector<Session*> healthy = Healthy();
   wire::SnapshotRef ref{name, next_io_seq_ - 1};
+  const uint64_t epoch = ++snapshot_epoch_;
   auto tally = std::make_shared<Tally>();
   tally->waiting = healthy.size();
   auto settle = [this, tally, ref, finish] {
     if (tally->waiting > 0) return;
     if (tally->ok < cf()) {
       // Not on a quorum: undo it where it was taken.
+      const uint64_t undo = ++snapshot_epoch_;
       for (ConnId conn : tally->succeeded) {
         if (Session* s = FindSession(conn)) {
+          s->snapshot_epoch = undo;
           SendRequest(*s, wire::Op::kSnapshotDelete,
-                      wire::EncodePayload(wire::SnapshotDeleteRequest{ref.name}),
+                      wire::EncodePayload(wire::SnapshotDeleteRequest{ref.name, undo}),
                       [](Status, const wire::Frame*) {});
           std::erase_if(s->snapshots, [&](const auto& x) { return x.name == ref.name; });
         }
@@ -94,14 +96,17 @@ void ReplicatedVolume::CreateSnapshotLocked(std::string name, RangeLock::Id lock
   for (Session* s : healthy) {
     ConnId conn = s->conn;
     SendRequest(*s, wire::Op::kSnapshotCreate,
-                wire::EncodePayload(wire::SnapshotCreateRequest{ref.name, ref.io_seq}),
-                [this, conn, tally, ref, settle](Status st, const wire::Frame*) {
+                wire::EncodePayload(wire::SnapshotCreateRequest{ref.name, ref.io_seq, epoch}),
+                [this, conn, tally, ref, epoch, settle](Status st, const wire::Frame*) {
                   tally->waiting--;
                   Session* sess = FindSession(conn);
                   if (st.ok()) {
                     tally->ok++;
                     tally->succeeded.push_back(conn);
-                    if (sess) sess->snapshots.push_back(ref);
+                    if (sess) {
+                      sess->snapshots.push_back(ref);
+                      sess->snapshot_epoch = epoch;
+                    }
                   } else if (sess) {
                     // It lacks the snapshot now: it leaves the quorum and is rebuilt.
                     Drop(*sess, st.WithContext("snapshot " + ref.name + " failed"));
@@ -118,6 +123,11 @@ void ReplicatedVolume::DeleteSnapshot(std::string name, Done done) {
                    [&](const auto& x) { return x.name == name; })) {
     return done(Status::NotFound(fmt::format("snapshot {}@{} does not exist", config_.name, name)));
   }
+  // Gone from the volume at once: a snapshot deleted on some replicas must not be used as
+  // a rebuild source anywhere. A replica that fails to delete it is dropped, and its
+  // rebuild deletes it.
+  std::erase_if(snapshots_, [&](const auto& x) { return x.name == name; });
+  const uint64_t epoch = ++snapshot_epoch_;
   auto tally = std::make_shared<Tally>();
   std::vector<Session*> targets;
   for (auto& [conn, s] : sessions_) {
@@ -128,22 +138,24 @@ void ReplicatedVolume::DeleteSnapshot(std::string name, Done done) {
     if (tally->waiting > 0) return;
     if (tally->ok < cf()) {
       return done(Status::Unavailable(fmt::format(
-          "snapshot {}@{} was deleted on {} healthy replicas, needs {}", config_.name, name,
-          tally->ok, cf())));
+          "snapshot {}@{} was deleted on {} healthy replicas, needs {}; the others delete it "
+          "when they are rebuilt", config_.name, name, tally->ok, cf())));
     }
-    std::erase_if(snapshots_, [&](const auto& x) { return x.name == name; });
     done(Status::Ok());
   };
   for (Session* s : targets) {
     ConnId conn = s->conn;
     bool counts = s->healthy();
     SendRequest(*s, wire::Op::kSnapshotDelete,
-                wire::EncodePayload(wire::SnapshotDeleteRequest{name}),
-                [this, conn, counts, tally, name, settle](Status st, const wire::Frame*) {
+                wire::EncodePayload(wire::SnapshotDeleteRequest{name, epoch}),
+                [this, conn, counts, tally, name, epoch, settle](Status st, const wire::Frame*) {
                   Session* sess = FindSession(conn);
                   bool ok = st.ok() || st.Is(Code::kNotFound);
                   if (ok && sess) {
                     std::erase_if(sess->snapshots, [&](const auto& x) { return x.name == name; });
+                    sess->snapshot_epoch = epoch;
+                  } else if (sess) {
+                    Drop(*sess, st.WithContext("delete snapshot " + name));
                   }
                   if (!counts) return;
                   tally->waiting--;

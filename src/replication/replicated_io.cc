@@ -85,11 +85,10 @@ void ReplicatedVolume::Write(uint64_t offset, std::string data, Done done) {
 
 void ReplicatedVolume::WriteBlocks(uint64_t first, std::string data, Done done) {
   uint64_t n = data.size() / block_size_;
-  auto lock = std::make_shared<RangeLock::Id>(0);
-  *lock = locks_.Acquire(first, n, /*exclusive=*/false,
-                         [this, first, n, data = std::move(data), done, lock]() mutable {
+  locks_.Acquire(first, n, /*exclusive=*/false,
+                 [this, first, n, data = std::move(data), done](RangeLock::Id lock) mutable {
     IssueWrite(first, n, wire::Op::kWrite, std::move(data), [this, done, lock](Status s) {
-      locks_.Release(*lock);
+      locks_.Release(lock);
       done(s);
     });
   });
@@ -99,18 +98,17 @@ void ReplicatedVolume::ReadModifyWrite(uint64_t offset, std::string data, Done d
   // A partial block: read it whole while holding it exclusively, merge, write it whole.
   const uint64_t bs = block_size_;
   const uint64_t first = offset / bs;
-  auto lock = std::make_shared<RangeLock::Id>(0);
-  *lock = locks_.Acquire(first, 1, /*exclusive=*/true,
-                         [this, first, offset, bs, data = std::move(data), done, lock]() mutable {
+  locks_.Acquire(first, 1, /*exclusive=*/true,
+                 [this, first, offset, bs, data = std::move(data), done](RangeLock::Id lock) mutable {
     ReadBlocks(first, 1, {}, [this, first, offset, bs, data = std::move(data), done, lock](
                                  Result<std::string> block, ConnId) mutable {
       if (!block.ok()) {
-        locks_.Release(*lock);
+        locks_.Release(lock);
         return done(block.status().WithContext("read for a partial-block write"));
       }
       block->replace(offset - first * bs, data.size(), data);
       IssueWrite(first, 1, wire::Op::kWrite, std::move(*block), [this, done, lock](Status s) {
-        locks_.Release(*lock);
+        locks_.Release(lock);
         done(s);
       });
     });
@@ -140,6 +138,8 @@ void ReplicatedVolume::IssueWrite(uint64_t first, uint64_t blocks, wire::Op op,
     targets.push_back(conn);
     if (s->healthy()) w->waiting_healthy.insert(conn);
   }
+  CSTOR_LOG_DEBUG("volume {}: {} io_seq {} blocks {}+{} to {} replicas", config_.name,
+                  wire::OpName(op), w->io_seq, first, blocks, targets.size());
   for (ConnId conn : targets) {
     Session& s = *sessions_[conn];
     s.writes++;
@@ -167,6 +167,7 @@ void ReplicatedVolume::FinishWrite(WriteOp& w, ConnId from, bool answered, const
   if (!w.finished) {
     if (w.acks >= cf()) {
       w.finished = w.acked = true;
+      CSTOR_LOG_DEBUG("volume {}: io_seq {} acknowledged", config_.name, w.io_seq);
       w.done(Status::Ok());
     } else if (w.acks + w.waiting_healthy.size() < cf()) {
       w.finished = true;
@@ -250,6 +251,7 @@ void ReplicatedVolume::ReadBlocks(uint64_t first, uint64_t blocks, std::set<Conn
   ConnId conn = s->conn;
   s->reads++;
   uint64_t bs = block_size_;
+  CSTOR_LOG_DEBUG("volume {}: read blocks {}+{} from {}", config_.name, first, blocks, s->replica());
   SendRequest(*s, wire::Op::kRead,
               wire::EncodePayload(wire::ReadRequest{first * bs, static_cast<uint32_t>(blocks * bs)}),
               [this, conn, first, blocks, bs, tried, done](Status st,
@@ -327,10 +329,9 @@ void ReplicatedVolume::Unmap(uint64_t offset, uint64_t length, Done done) {
       Write(b * bs, std::string(end - b * bs, '\0'), finish);
     }
     gather->Add();
-    auto lock = std::make_shared<RangeLock::Id>(0);
-    *lock = locks_.Acquire(a, b - a, /*exclusive=*/false, [this, a, b, finish, lock] {
+    locks_.Acquire(a, b - a, /*exclusive=*/false, [this, a, b, finish](RangeLock::Id lock) {
       IssueWrite(a, b - a, wire::Op::kUnmap, "", [this, finish, lock](Status st) {
-        locks_.Release(*lock);
+        locks_.Release(lock);
         finish(st);
       });
     });

@@ -162,6 +162,8 @@ void ReplicatedVolume::HandleAuth(Session& s, const wire::Frame& f) {
   s.max_io_seq = s.hello.max_io_seq;
   s.rebuild_base = s.checkpoint;
   s.snapshots = s.hello.snapshots;
+  s.snapshot_epoch = s.hello.snapshot_epoch;
+  snapshot_epoch_ = std::max(snapshot_epoch_, s.snapshot_epoch);  // stay above every epoch seen
   if (block_size_ == 0) block_size_ = s.hello.block_size;
   if (size_ == 0) size_ = s.hello.volume_size;
   // Whatever this replica holds must look older than anything issued from now on.

@@ -130,6 +130,7 @@ class ReplicatedVolume : public Handler {
   Phase phase_ = Phase::kInit;
   std::string phase_message_;
   std::vector<wire::SnapshotRef> snapshots_;  // the volume's snapshots, oldest first
+  uint64_t snapshot_epoch_ = 0;               // bumped by every change to snapshots_
 
   std::map<ConnId, std::unique_ptr<Session>> sessions_;
   uint64_t next_request_id_ = 1;

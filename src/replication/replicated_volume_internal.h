@@ -31,6 +31,7 @@ struct ReplicatedVolume::RebuildState {
   bool merge = false;      // reconciling after start-up
   bool sent = false;       // RebuildStart sent
   std::string source;      // replica id of the source
+  uint64_t snapshot_epoch = 0;  // of the snapshot list the plan carries
   uint64_t started_micros = 0;
   uint64_t done_bytes = 0, total_bytes = 0;
 };
@@ -51,6 +52,7 @@ struct ReplicatedVolume::Session {
   uint64_t checkpoint = 0;
   uint64_t max_io_seq = 0;
   std::vector<wire::SnapshotRef> snapshots;
+  uint64_t snapshot_epoch = 0;  // version of `snapshots`
   bool live = false;         // receives writes
   uint64_t live_floor = 0;   // io_seq of the first write it was sent in this session
   uint64_t rebuild_base = 0; // what the replica is known to hold up to (for its rebuild)

@@ -116,6 +116,7 @@ std::string EncodePayload(const Hello& m) {
   w.Str(m.pool).U64(m.checkpoint_io_seq).U64(m.max_io_seq).U64(m.volume_size).U32(m.block_size);
   w.Str(m.rebuild_address);
   PutSnapshots(w, m.snapshots);
+  w.U64(m.snapshot_epoch);
   w.Bytes(m.nonce);
   return w.Take();
 }
@@ -134,6 +135,7 @@ Status DecodePayload(std::string_view in, Hello* m) {
   m->block_size = r.U32();
   m->rebuild_address = r.Str();
   m->snapshots = GetSnapshots(r);
+  m->snapshot_epoch = r.U64();
   r.Bytes(&m->nonce);
   return r.Finish();
 }
@@ -211,19 +213,23 @@ Status DecodePayload(std::string_view in, FlushResponse* m) {
 }
 
 std::string EncodePayload(const SnapshotCreateRequest& m) {
-  return Writer().Str(m.name).U64(m.io_seq).Take();
+  return Writer().Str(m.name).U64(m.io_seq).U64(m.epoch).Take();
 }
 Status DecodePayload(std::string_view in, SnapshotCreateRequest* m) {
   Reader r(in, "SnapshotCreate");
   m->name = r.Str();
   m->io_seq = r.U64();
+  m->epoch = r.U64();
   return r.Finish();
 }
 
-std::string EncodePayload(const SnapshotDeleteRequest& m) { return Writer().Str(m.name).Take(); }
+std::string EncodePayload(const SnapshotDeleteRequest& m) {
+  return Writer().Str(m.name).U64(m.epoch).Take();
+}
 Status DecodePayload(std::string_view in, SnapshotDeleteRequest* m) {
   Reader r(in, "SnapshotDelete");
   m->name = r.Str();
+  m->epoch = r.U64();
   return r.Finish();
 }
 
@@ -282,7 +288,7 @@ std::string EncodePayload(const RebuildStart& m) {
   Writer w;
   w.U8(static_cast<uint8_t>(m.mode)).Str(m.source_address).Str(m.source_replica).U64(m.since).U64(m.floor);
   PutSnapshots(w, m.snapshots);
-  w.U64(m.max_bytes_per_second);
+  w.U64(m.snapshot_epoch).U64(m.max_bytes_per_second);
   return w.Take();
 }
 Status DecodePayload(std::string_view in, RebuildStart* m) {
@@ -295,6 +301,7 @@ Status DecodePayload(std::string_view in, RebuildStart* m) {
   m->since = r.U64();
   m->floor = r.U64();
   m->snapshots = GetSnapshots(r);
+  m->snapshot_epoch = r.U64();
   m->max_bytes_per_second = r.U64();
   return r.Finish();
 }
@@ -316,6 +323,7 @@ std::string EncodePayload(const RebuildDone& m) {
   PutSnapshots(w, m.snapshots);
   w.U32(static_cast<uint32_t>(m.corrupt_blocks.size()));
   for (uint64_t b : m.corrupt_blocks) w.U64(b);
+  w.U64(m.base_io_seq);
   return w.Take();
 }
 Status DecodePayload(std::string_view in, RebuildDone* m) {
@@ -326,6 +334,7 @@ Status DecodePayload(std::string_view in, RebuildDone* m) {
   m->snapshots = GetSnapshots(r);
   m->corrupt_blocks.resize(r.Count());
   for (auto& b : m->corrupt_blocks) b = r.U64();
+  m->base_io_seq = r.U64();
   return r.Finish();
 }
 

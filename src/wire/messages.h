@@ -39,6 +39,7 @@ struct Hello {
   uint32_t block_size = 0;
   std::string rebuild_address;  // host:port where this replica serves rebuild streams
   std::vector<SnapshotRef> snapshots;
+  uint64_t snapshot_epoch = 0;  // version of that list (see SnapshotCreateRequest)
   Nonce nonce{};
 };
 
@@ -85,13 +86,18 @@ struct FlushResponse {
   uint64_t checkpoint_io_seq = 0;
 };
 
+// Every change to a volume's snapshots carries the next snapshot epoch, which the replica
+// keeps with its snapshots; after a target restart, the replica with the highest epoch
+// holds the newest list.
 struct SnapshotCreateRequest {
   std::string name;
   uint64_t io_seq = 0;
+  uint64_t epoch = 0;
 };
 
 struct SnapshotDeleteRequest {
   std::string name;
+  uint64_t epoch = 0;
 };
 
 struct SnapshotEntry {
@@ -135,6 +141,7 @@ struct RebuildStart {
   uint64_t floor = 0;
   // Snapshots to recreate, oldest first, before the live volume is brought up to date.
   std::vector<SnapshotRef> snapshots;
+  uint64_t snapshot_epoch = 0;        // the version of that list
   uint64_t max_bytes_per_second = 0;  // 0: unthrottled
 };
 
@@ -150,6 +157,10 @@ struct RebuildDone {
   uint64_t copied_bytes = 0;
   std::vector<SnapshotRef> snapshots;   // the replica's snapshots now
   std::vector<uint64_t> corrupt_blocks;  // source blocks that failed their checksum
+  // The replica now holds every block as the source held it at this io sequence: where a
+  // following live phase starts (a snapshot phase rewinds the live volume to the newest
+  // snapshot it recreated).
+  uint64_t base_io_seq = 0;
 };
 
 

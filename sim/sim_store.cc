@@ -1,0 +1,338 @@
+#include "sim/sim_store.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "base/log.h"
+
+namespace cstor::sim {
+namespace {
+
+// With CSTOR_SIM_WATCH_BLOCK=N, every change to block N is logged (debugging aid).
+uint64_t WatchedBlock() {
+  static uint64_t b = std::getenv("CSTOR_SIM_WATCH_BLOCK")
+                          ? std::strtoull(std::getenv("CSTOR_SIM_WATCH_BLOCK"), nullptr, 10)
+                          : UINT64_MAX;
+  return b;
+}
+
+}  // namespace
+
+#define WATCH(block, ...)                                                        \
+  do {                                                                           \
+    if ((block) == WatchedBlock()) CSTOR_LOG_INFO("{}: " __VA_ARGS__);            \
+  } while (0)
+
+SimStore::SimStore(SimWorld* world, std::string name, uint64_t size, uint32_t block_size)
+    : world_(world), name_(std::move(name)), size_(size), bs_(block_size), durable_size_(size) {
+  // The engine commits on its own every so often, not only when asked.
+  auto commit = std::make_shared<std::function<void()>>();
+  *commit = [this, commit] {
+    if (alive_) Commit();
+    world_->After(world_->rng().Range(200'000, 2'000'000), *commit);
+  };
+  world_->After(world_->rng().Range(200'000, 2'000'000), *commit);
+}
+
+void SimStore::Later(std::function<void()> fn) {
+  uint64_t delay = slow_ ? world_->rng().Range(20'000, 400'000) : world_->rng().Range(20, 300);
+  uint64_t inc = incarnation_;
+  world_->After(delay, [this, inc, fn = std::move(fn)] {
+    if (alive_ && inc == incarnation_) fn();
+  });
+}
+
+Status SimStore::CheckRange(uint64_t offset, uint64_t length) const {
+  if (offset % bs_ != 0 || length % bs_ != 0) {
+    return Status::InvalidArgument(fmt::format("{}: IO [{}, +{}) is not whole blocks", name_,
+                                               offset, length));
+  }
+  if (offset + length > size_) return Status::OutOfRange(fmt::format("{}: past the end", name_));
+  return Status::Ok();
+}
+
+uint64_t SimStore::CheckpointCandidate() const {
+  uint64_t c = max_applied_;
+  if (!inflight_.empty()) c = std::min(c, *inflight_.begin() - 1);
+  if (hold_) c = std::min(c, *hold_);
+  return std::min(c, failed_cap_);
+}
+
+void SimStore::Commit() {
+  durable_ = live_;
+  durable_size_ = size_;
+  checkpoint_ = std::max(checkpoint_, CheckpointCandidate());
+  durable_max_ = std::max(durable_max_, max_applied_);
+}
+
+void SimStore::Crash() {
+  incarnation_++;  // operations in flight never complete
+  // Flushed data survives; of the rest, the engine may or may not have committed each block.
+  std::map<uint64_t, Block> after = durable_;
+  for (const auto& [b, blk] : live_) {
+    auto d = durable_.find(b);
+    if ((d == durable_.end() || !(d->second == blk)) && world_->rng().OneIn(2)) after[b] = blk;
+  }
+  for (const auto& [b, blk] : durable_) {
+    if (!live_.contains(b) && world_->rng().OneIn(2)) after.erase(b);  // a removal landed
+  }
+  live_ = after;
+  durable_ = after;
+  size_ = durable_size_;
+  for (const auto& [b, blk] : live_) durable_max_ = std::max(durable_max_, blk.io_seq);
+  max_applied_ = durable_max_;
+  inflight_.clear();
+  hold_.reset();
+  failed_cap_ = UINT64_MAX;
+  streams_.clear();
+}
+
+void SimStore::Corrupt(uint64_t block) { corrupt_.insert(block); }
+
+const std::map<uint64_t, SimStore::Block>* SimStore::snapshot(const std::string& name) const {
+  for (const auto& s : snapshots_) {
+    if (s.name == name) return &s.blocks;
+  }
+  return nullptr;
+}
+
+std::string SimStore::ReadDirect(uint64_t block) const {
+  auto it = live_.find(block);
+  if (it == live_.end() || it->second.unmapped) return std::string(bs_, '\0');
+  return it->second.data;
+}
+
+const std::map<uint64_t, SimStore::Block>* SimStore::View(const std::string& snapshot) const {
+  return snapshot.empty() ? &live_ : this->snapshot(snapshot);
+}
+
+wire::BlockVersion SimStore::VersionOf(const std::map<uint64_t, Block>& blocks,
+                                       uint64_t block) const {
+  wire::BlockVersion v;
+  v.block = block;
+  auto it = blocks.find(block);
+  if (it == blocks.end()) {
+    v.flags = wire::BlockVersion::kAbsent;
+    return v;
+  }
+  v.io_seq = it->second.io_seq;
+  if (it->second.unmapped) {
+    v.flags = wire::BlockVersion::kUnmapped;
+  } else if (&blocks == &live_ && corrupt_.contains(block)) {
+    v.flags = wire::BlockVersion::kCorrupt;
+  } else {
+    v.data = it->second.data;
+  }
+  return v;
+}
+
+replica::ReplicaStore::Info SimStore::GetInfo() {
+  Info info;
+  info.size = size_;
+  info.block_size = bs_;
+  info.checkpoint_io_seq = checkpoint_;
+  info.max_io_seq = max_applied_;
+  for (const auto& [b, blk] : live_) {
+    info.max_io_seq = std::max(info.max_io_seq, blk.io_seq);
+    info.allocated_bytes += blk.unmapped ? 0 : bs_;
+  }
+  for (const auto& s : snapshots_) info.snapshots.push_back({s.name, s.io_seq});
+  info.snapshot_epoch = snapshot_epoch_;
+  return info;
+}
+
+void SimStore::Write(uint64_t offset, std::string data, uint64_t io_seq, Done done) {
+  if (Status s = CheckRange(offset, data.size()); !s.ok()) {
+    return Later([this, io_seq, done, s] {
+      inflight_.erase(inflight_.find(io_seq));
+      failed_cap_ = std::min(failed_cap_, io_seq - 1);
+      done(s);
+    });
+  }
+  Later([this, offset, data = std::move(data), io_seq, done] {
+    for (uint64_t i = 0; i < data.size() / bs_; i++) {
+      uint64_t b = offset / bs_ + i;
+      auto it = live_.find(b);
+      if (it != live_.end() && it->second.io_seq >= io_seq) {
+        WATCH(b, "block {} keeps io_seq {} over write {}", name_, b, it->second.io_seq, io_seq);
+        continue;  // newer wins
+      }
+      WATCH(b, "block {} written io_seq {}", name_, b, io_seq);
+      live_[b] = Block{io_seq, false, data.substr(i * bs_, bs_)};
+      corrupt_.erase(b);
+    }
+    inflight_.erase(inflight_.find(io_seq));
+    max_applied_ = std::max(max_applied_, io_seq);
+    done(Status::Ok());
+  });
+}
+
+void SimStore::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, Done done) {
+  if (Status s = CheckRange(offset, length); !s.ok()) {
+    return Later([this, io_seq, done, s] {
+      inflight_.erase(inflight_.find(io_seq));
+      failed_cap_ = std::min(failed_cap_, io_seq - 1);
+      done(s);
+    });
+  }
+  Later([this, offset, length, io_seq, done] {
+    for (uint64_t b = offset / bs_; b < (offset + length) / bs_; b++) {
+      auto it = live_.find(b);
+      WATCH(b, "block {} unmap io_seq {} (has {})", name_, b, io_seq,
+            it == live_.end() ? 0 : it->second.io_seq);
+      if (it == live_.end() || it->second.io_seq >= io_seq) continue;
+      it->second = Block{io_seq, true, ""};
+      corrupt_.erase(b);
+    }
+    inflight_.erase(inflight_.find(io_seq));
+    max_applied_ = std::max(max_applied_, io_seq);
+    done(Status::Ok());
+  });
+}
+
+void SimStore::Read(uint64_t offset, uint32_t length, DoneWith<std::string> done) {
+  if (Status s = CheckRange(offset, length); !s.ok()) return Later([done, s] { done(s); });
+  Later([this, offset, length, done] {
+    std::string out;
+    for (uint64_t b = offset / bs_; b < (offset + length) / bs_; b++) {
+      WATCH(b, "block {} read: io_seq {}", name_, b, live_.contains(b) ? live_.at(b).io_seq : 0);
+      if (corrupt_.contains(b)) {
+        return done(Status::Corruption(fmt::format("{}: checksum mismatch in block {}", name_, b)));
+      }
+      out += ReadDirect(b);
+    }
+    done(std::move(out));
+  });
+}
+
+void SimStore::Flush(DoneWith<uint64_t> done) {
+  Later([this, done] {
+    Commit();
+    done(checkpoint_);
+  });
+}
+
+void SimStore::CreateSnapshot(std::string name, uint64_t io_seq, Done done) {
+  Later([this, name, io_seq, done] {
+    if (snapshot(name)) return done(Status::AlreadyExists("snapshot " + name + " exists"));
+    Commit();
+    snapshots_.push_back(Snapshot{name, io_seq, size_, live_});
+    done(Status::Ok());
+  });
+}
+
+void SimStore::DeleteSnapshot(std::string name, Done done) {
+  Later([this, name, done] {
+    size_t before = snapshots_.size();
+    std::erase_if(snapshots_, [&](const Snapshot& s) { return s.name == name; });
+    done(snapshots_.size() < before ? Status::Ok() : Status::NotFound("no snapshot " + name));
+  });
+}
+
+void SimStore::ListSnapshots(DoneWith<std::vector<wire::SnapshotEntry>> done) {
+  Later([this, done] {
+    std::vector<wire::SnapshotEntry> out;
+    for (const auto& s : snapshots_) out.push_back({s.name, s.io_seq, s.size, 0, 0});
+    done(std::move(out));
+  });
+}
+
+void SimStore::SetSnapshotEpoch(uint64_t epoch, Done done) {
+  Later([this, epoch, done] {
+    snapshot_epoch_ = epoch;
+    done(Status::Ok());
+  });
+}
+
+void SimStore::Resize(uint64_t size, Done done) {
+  Later([this, size, done] {
+    if (size < size_) return done(Status::InvalidArgument("cannot shrink"));
+    size_ = durable_size_ = size;
+    done(Status::Ok());
+  });
+}
+
+void SimStore::OpenStream(uint64_t since, std::string snapshot, uint64_t start_block,
+                          DoneWith<wire::StreamOpened> done) {
+  Later([this, since, snapshot, start_block, done] {
+    const auto* view = View(snapshot);
+    if (view == nullptr) return done(Status::NotFound("no snapshot " + snapshot));
+    Stream s;
+    s.snapshot = snapshot;
+    s.since = since;
+    for (const auto& [b, blk] : *view) {
+      if (b >= start_block && blk.io_seq > since) s.blocks.push_back(b);
+    }
+    uint64_t id = next_stream_++;
+    streams_[id] = std::move(s);
+    done(wire::StreamOpened{id, size_ / bs_});
+  });
+}
+
+void SimStore::NextBatch(uint64_t stream_id, uint32_t max_blocks, DoneWith<wire::StreamBatch> done) {
+  Later([this, stream_id, max_blocks, done] {
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end()) return done(Status::NotFound("no such stream"));
+    Stream& s = it->second;
+    const auto* view = View(s.snapshot);
+    if (view == nullptr) return done(Status::NotFound("snapshot " + s.snapshot + " was deleted"));
+    wire::StreamBatch batch;
+    while (s.next < s.blocks.size() && batch.blocks.size() < max_blocks) {
+      wire::BlockVersion v = VersionOf(*view, s.blocks[s.next++]);
+      if (v.io_seq > s.since) batch.blocks.push_back(std::move(v));
+    }
+    batch.done = s.next >= s.blocks.size();
+    batch.scanned_blocks = batch.done ? size_ / bs_ : s.blocks[s.next];
+    done(std::move(batch));
+  });
+}
+
+void SimStore::CloseStream(uint64_t stream_id) { streams_.erase(stream_id); }
+
+void SimStore::ReadVersions(std::string snapshot, std::vector<uint64_t> blocks,
+                            DoneWith<std::vector<wire::BlockVersion>> done) {
+  Later([this, snapshot, blocks, done] {
+    const auto* view = View(snapshot);
+    if (view == nullptr) return done(Status::NotFound("no snapshot " + snapshot));
+    std::vector<wire::BlockVersion> out;
+    for (uint64_t b : blocks) out.push_back(VersionOf(*view, b));
+    done(std::move(out));
+  });
+}
+
+void SimStore::ApplyVersion(wire::BlockVersion v, uint64_t keep_at, Done done) {
+  Later([this, v = std::move(v), keep_at, done] {
+    auto it = live_.find(v.block);
+    WATCH(v.block, "block {} rebuild apply io_seq {} keep_at {} (has {})", name_, v.block,
+          v.io_seq, keep_at, it == live_.end() ? 0 : it->second.io_seq);
+    if (it != live_.end() && it->second.io_seq >= keep_at) return done(Status::Ok());
+    if (v.flags & wire::BlockVersion::kAbsent) {
+      live_.erase(v.block);
+    } else if (v.flags & wire::BlockVersion::kUnmapped) {
+      live_[v.block] = Block{v.io_seq, true, ""};
+    } else {
+      if (v.data.size() != bs_) return done(Status::InvalidArgument("block of the wrong size"));
+      live_[v.block] = Block{v.io_seq, false, v.data};
+    }
+    corrupt_.erase(v.block);
+    done(Status::Ok());
+  });
+}
+
+void SimStore::ChangedBetween(uint64_t above, uint64_t below, DoneWith<std::vector<uint64_t>> done) {
+  Later([this, above, below, done] {
+    std::vector<uint64_t> out;
+    for (const auto& [b, blk] : live_) {
+      if (blk.io_seq > above && blk.io_seq < below) out.push_back(b);
+    }
+    done(std::move(out));
+  });
+}
+
+void SimStore::HoldCheckpoint(std::optional<uint64_t> at) {
+  hold_ = at;
+  if (!at) failed_cap_ = UINT64_MAX;
+}
+
+}  // namespace cstor::sim
