@@ -81,7 +81,9 @@ void SimStore::Crash() {
   durable_ = after;
   size_ = durable_size_;
   for (const auto& [b, blk] : live_) durable_max_ = std::max(durable_max_, blk.io_seq);
-  max_applied_ = durable_max_;
+  // As in the engine: only the checkpoint vouches for what survived; it advances only over
+  // writes applied from now on.
+  max_applied_ = checkpoint_;
   inflight_.clear();
   hold_.reset();
   failed_cap_ = UINT64_MAX;
@@ -132,7 +134,7 @@ replica::ReplicaStore::Info SimStore::GetInfo() {
   info.size = size_;
   info.block_size = bs_;
   info.checkpoint_io_seq = checkpoint_;
-  info.max_io_seq = max_applied_;
+  info.max_io_seq = std::max(max_applied_, durable_max_);
   for (const auto& [b, blk] : live_) {
     info.max_io_seq = std::max(info.max_io_seq, blk.io_seq);
     info.allocated_bytes += blk.unmapped ? 0 : bs_;

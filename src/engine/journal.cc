@@ -55,7 +55,10 @@ void Journal::AddVolume(uint64_t volume, const VolumeCounters& committed,
   auto state = std::make_unique<VolumeState>();
   state->units_per_block = units_per_block;
   state->committed = committed;
-  state->max_applied = committed.max_io_seq;
+  // Not committed.max_io_seq: writes below it may have been lost in a crash (only the
+  // checkpoint vouches for what is durable), so the checkpoint may only advance over
+  // writes applied from now on.
+  state->max_applied = committed.checkpoint_io_seq;
   volumes_[volume] = std::move(state);
 }
 
