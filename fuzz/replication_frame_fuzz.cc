@@ -41,7 +41,9 @@ void DecodeAs(const Frame& f) {
     case Op::kBlockVersions:
       f.response ? (void)Decode<BlockVersionsResponse>(p) : (void)Decode<BlockVersionsRequest>(p);
       break;
-    case Op::kPing: break;
+    case Op::kPing:
+    case Op::kHealthy:
+      break;
   }
 }
 

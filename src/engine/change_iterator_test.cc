@@ -51,6 +51,21 @@ TEST_F(ChangeIteratorTest, StreamsExactlyTheBlocksNewerThanTheCheckpoint) {
   EXPECT_EQ(changes.at(60 * 37 % 1000).io_seq, 101u);
 }
 
+TEST_F(ChangeIteratorTest, StartsAtABlockAndCanLeaveTheDataOut) {
+  auto v = NewVolume("v");
+  for (uint64_t b = 0; b < 50; b++) ASSERT_TRUE(v->Write(b * 4096, Pattern(b, 4096), b + 1).ok());
+  auto it = v->ChangedSince(10, "", {.start_block = 30, .with_data = false});
+  ASSERT_TRUE(it.ok());
+  auto changes = Drain(**it);
+  ASSERT_EQ(changes.size(), 20u);  // blocks 30..49, all newer than 10
+  for (const auto& [lba, c] : changes) {
+    EXPECT_GE(lba, 30u);
+    EXPECT_EQ(c.io_seq, lba + 1);
+    EXPECT_TRUE(c.status.ok());
+    EXPECT_EQ(c.data.size(), 0u);
+  }
+}
+
 TEST_F(ChangeIteratorTest, ApplyingAStreamRebuildsAStaleCopyAndNewerWins) {
   auto src = NewVolume("src");
   auto dst = NewVolume("dst");

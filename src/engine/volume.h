@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -30,6 +31,13 @@ inline constexpr uint64_t kAlways = UINT64_MAX;  // keep_at that never keeps the
 
 struct PoolCore;
 class ChangeIterator;
+
+// Where a change stream starts, and whether its changes carry data (without, only each
+// block's version: a rebuild lists its own recent blocks this way).
+struct ChangeStreamOptions {
+  uint64_t start_block = 0;
+  bool with_data = true;
+};
 
 class Volume : public std::enable_shared_from_this<Volume> {
  public:
@@ -53,12 +61,17 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Status Grow(uint64_t new_size);
 
   // ---- snapshots ----
-  // A snapshot holds the volume as of the call; it is durable when this returns.
-  Result<SnapshotInfo> CreateSnapshot(const std::string& name);
+  // A snapshot holds the volume as of the call; it is durable when this returns. It
+  // records io_seq as where it stands in the write history (by default the highest io_seq
+  // written so far; the replication target names it).
+  Result<SnapshotInfo> CreateSnapshot(const std::string& name,
+                                      std::optional<uint64_t> io_seq = std::nullopt);
   // Refused while clones of the snapshot exist.
   Status DeleteSnapshot(const std::string& name);
-  // Flushes first, so that the space figures include every write so far.
-  std::vector<SnapshotInfo> ListSnapshots();
+  // Flushes first, so that the space figures include every write so far. Without
+  // `space`, it neither flushes nor computes space figures (they stay 0): cheap enough for
+  // an event loop.
+  std::vector<SnapshotInfo> ListSnapshots(bool space = true);
   Status ReadSnapshot(const std::string& snapshot, uint64_t offset, std::span<std::byte> out);
 
   // ---- rebuild support ----
@@ -66,7 +79,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // with its data; unmapped blocks come as unmaps. For clones, only the clone's own
   // blocks (those written after it was created).
   Result<std::unique_ptr<ChangeIterator>> ChangedSince(uint64_t since,
-                                                       const std::string& snapshot = "");
+                                                       const std::string& snapshot = "",
+                                                       ChangeStreamOptions options = {});
   // Applies one block of a change stream unless the local version's io_seq is at least
   // keep_at (by default the change's own io_seq: newer wins). A rebuild passes the first
   // io_seq of the live writes it receives, so that rebuilt blocks replace anything older,
@@ -185,13 +199,15 @@ class ChangeIterator {
   uint64_t scanned_blocks() const { return cursor_; }
   uint64_t total_blocks() const { return total_; }
 
-  ChangeIterator(std::shared_ptr<Volume> volume, uint64_t since, uint64_t gen, uint64_t total);
+  ChangeIterator(std::shared_ptr<Volume> volume, uint64_t since, uint64_t gen, uint64_t total,
+                 uint64_t start_block, bool with_data);
 
  private:
   std::shared_ptr<Volume> volume_;
   const uint64_t since_;
   const uint64_t gen_;  // UINT64_MAX: the live volume
   const uint64_t total_;
+  const bool with_data_;
   uint64_t cursor_ = 0;
 };
 

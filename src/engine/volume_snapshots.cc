@@ -73,7 +73,8 @@ SnapshotInfo Volume::ToInfo(const SnapshotRecord& snap) {
   return info;
 }
 
-Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name) {
+Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name,
+                                           std::optional<uint64_t> io_seq) {
   CSTOR_RETURN_IF_ERROR(ValidateObjectName(name, "snapshot"));
   MutexLock admin(&core_->admin_mu);
   WriterLock io(&io_lock_);  // waits for in-flight IO; new IO waits for us
@@ -92,7 +93,7 @@ Result<SnapshotInfo> Volume::CreateSnapshot(const std::string& name) {
   rec.created_micros = core_->env->WallMicros();
   rec.size = size();
   rec.referenced_blocks = counters.live_blocks;
-  rec.io_seq = counters.max_io_seq;
+  rec.io_seq = io_seq.value_or(counters.max_io_seq);
   PoolRecord next = core_->record;
   next.txg = rec.gen + 1;
   MetaStore::Batch batch;
@@ -177,11 +178,25 @@ Status Volume::ReclaimSnapshot(const SnapshotRecord& snap) {
   return core_->journal->CommitAdmin(std::move(last), {}, {});
 }
 
-std::vector<SnapshotInfo> Volume::ListSnapshots() {
+std::vector<SnapshotInfo> Volume::ListSnapshots(bool space) {
+  std::vector<SnapshotRecord> snaps;
+  if (!space) {
+    MutexLock l(&snap_mu_);
+    std::vector<SnapshotInfo> out;
+    for (const auto& s : snapshots_) {
+      SnapshotInfo info;
+      info.name = s.name;
+      info.gen = s.gen;
+      info.created_micros = s.created_micros;
+      info.size = s.size;
+      info.io_seq = s.io_seq;
+      out.push_back(std::move(info));
+    }
+    return out;
+  }
   // Space accounting reads committed state: commit what is pending first.
   (void)core_->journal->Flush();
   ReaderLock io(&io_lock_);
-  std::vector<SnapshotRecord> snaps;
   {
     MutexLock l(&snap_mu_);
     snaps = snapshots_;
@@ -203,11 +218,13 @@ Status Volume::ReadSnapshot(const std::string& snapshot, uint64_t offset,
 // ---- change streams ----
 
 ChangeIterator::ChangeIterator(std::shared_ptr<Volume> volume, uint64_t since, uint64_t gen,
-                               uint64_t total)
-    : volume_(std::move(volume)), since_(since), gen_(gen), total_(total) {}
+                               uint64_t total, uint64_t start_block, bool with_data)
+    : volume_(std::move(volume)), since_(since), gen_(gen), total_(total), with_data_(with_data),
+      cursor_(start_block) {}
 
 Result<std::unique_ptr<ChangeIterator>> Volume::ChangedSince(uint64_t since,
-                                                             const std::string& snapshot) {
+                                                             const std::string& snapshot,
+                                                             ChangeStreamOptions options) {
   ReaderLock io(&io_lock_);
   CSTOR_RETURN_IF_ERROR(CheckUsable());
   uint64_t gen = kLiveGen, total = blocks();
@@ -216,7 +233,9 @@ Result<std::unique_ptr<ChangeIterator>> Volume::ChangedSince(uint64_t since,
     gen = snap.gen;
     total = snap.size / block_size();
   }
-  return std::make_unique<ChangeIterator>(shared_from_this(), since, gen, total);
+  return std::make_unique<ChangeIterator>(shared_from_this(), since, gen, total,
+                                          std::min(options.start_block, total),
+                                          options.with_data);
 }
 
 Result<std::vector<BlockChange>> ChangeIterator::Next(size_t max_blocks) {
@@ -246,7 +265,7 @@ Result<std::vector<BlockChange>> ChangeIterator::Next(size_t max_blocks) {
       c.lba = lba;
       c.io_seq = rec->io_seq;
       c.unmapped = rec->unmapped;
-      if (rec->has_data()) {
+      if (rec->has_data() && with_data_) {
         c.data = AlignedBuffer(bs);
         c.status = v.core_->ReadAt(rec->phys, c.data.span());
         if (c.status.ok()) c.status = v.Verify(lba, *rec, c.data.span());

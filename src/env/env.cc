@@ -26,6 +26,29 @@ Status Env::CreateDirs(const std::string& path) {
   return s.Is(Code::kAlreadyExists) ? Status::Ok() : s;
 }
 
+Result<std::string> Env::ReadSmallFile(const std::string& path) {
+  CSTOR_ASSIGN_OR_RETURN(FileInfo info, Stat(path));
+  if (!info.exists) return Status::NotFound(path + " does not exist");
+  CSTOR_ASSIGN_OR_RETURN(auto file, OpenFile(path, {.read_only = true}));
+  CSTOR_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  std::string out(size, '\0');
+  CSTOR_RETURN_IF_ERROR(file->ReadExact(0, std::as_writable_bytes(std::span(out.data(), size))));
+  return out;
+}
+
+Status Env::WriteSmallFileAtomically(const std::string& path, std::string_view contents) {
+  std::string tmp = path + ".tmp";
+  {
+    CSTOR_ASSIGN_OR_RETURN(auto file, OpenFile(tmp, {.create = true}));
+    CSTOR_RETURN_IF_ERROR(file->Truncate(0));
+    CSTOR_RETURN_IF_ERROR(file->Write(0, std::as_bytes(std::span(contents.data(), contents.size()))));
+    CSTOR_RETURN_IF_ERROR(file->Sync());
+  }
+  CSTOR_RETURN_IF_ERROR(RenameFile(tmp, path));
+  size_t slash = path.find_last_of('/');
+  return SyncDir(slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash)));
+}
+
 std::string JoinPath(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
   if (b.empty()) return a;

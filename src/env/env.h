@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -91,6 +92,11 @@ class Env {
 
   // Convenience: creates every missing level of path.
   Status CreateDirs(const std::string& path);
+  // Convenience for small files (state, configuration): the whole contents, or NotFound.
+  Result<std::string> ReadSmallFile(const std::string& path);
+  // Replaces path with contents durably and atomically: a crash leaves the old or the new
+  // contents, never a mix (written beside it, synced, renamed, directory synced).
+  Status WriteSmallFileAtomically(const std::string& path, std::string_view contents);
 };
 
 // Joins path components with exactly one '/'.

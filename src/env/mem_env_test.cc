@@ -63,6 +63,33 @@ TEST(MemEnvTest, PowerCutKeepsDropsOrTearsEachWrite) {
   EXPECT_GT(torn, 0);
 }
 
+TEST(MemEnvTest, SmallFilesAreReplacedWholeOrNotAtAll) {
+  // Across power cuts at every point, the file holds the old or the new contents.
+  int old_seen = 0, new_seen = 0;
+  for (uint64_t seed = 0; seed < 100; seed++) {
+    MemEnv env(seed);
+    ASSERT_TRUE(env.CreateDir("/state").ok());
+    ASSERT_TRUE(env.SyncDir("/").ok());
+    ASSERT_TRUE(env.WriteSmallFileAtomically("/state/known", "old contents").ok());
+    env.CrashAfterOps(seed % 8);
+    (void)env.WriteSmallFileAtomically("/state/known", "new, longer contents");
+    Random rng(seed);
+    env.SimulatePowerCut(rng);
+    auto back = env.ReadSmallFile("/state/known");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    if (*back == "old contents") {
+      old_seen++;
+    } else {
+      ASSERT_EQ(*back, "new, longer contents");
+      new_seen++;
+    }
+  }
+  EXPECT_GT(old_seen, 0);
+  EXPECT_GT(new_seen, 0);
+  MemEnv env;
+  EXPECT_TRUE(env.ReadSmallFile("/missing").status().Is(Code::kNotFound));
+}
+
 TEST(MemEnvTest, CrashAfterOpsKillsEverything) {
   MemEnv env;
   auto f = env.OpenFile("/c", {.create = true});

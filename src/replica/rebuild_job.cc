@@ -274,7 +274,9 @@ void RebuildJob::Succeed() {
   store_->Flush([this, alive](Result<uint64_t> checkpoint) {
     if (!*alive) return;
     if (!checkpoint.ok()) return Fail(checkpoint.status().WithContext("flush after the rebuild"));
-    bool complete = plan_.mode == wire::RebuildStart::Mode::kMerge || plan_.floor != 0;
+    // A merge primary is complete only once every merge is done: the target says so
+    // (Healthy). A rebuild is complete after its live phase.
+    bool complete = plan_.mode == wire::RebuildStart::Mode::kRebuild && plan_.floor != 0;
     auto finish = [this, alive](Result<uint64_t> ckpt) {
       if (!*alive) return;
       finished_called_ = true;

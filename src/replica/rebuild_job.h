@@ -45,6 +45,9 @@ class RebuildJob {
   void OnFrame(wire::Frame frame);
   void OnClosed(const Status& why);
   void OnTick();
+  // Stops the job where it is (its session with the target ended): nothing it has queued
+  // on the store acts any more, and it never touches the checkpoint hold again.
+  void Abandon() { *alive_ = false; }
   replication::ConnId conn() const { return conn_; }
   bool finished() const { return finished_called_; }
 

@@ -122,7 +122,10 @@ void ReplicaNode::Disconnect(Agent& a, const Status& why) {
   a.in_quorum = false;
   if (!why.ok()) a.last_error = why.message();
   a.barriers.clear();  // their answers could not be delivered any more
-  if (a.rebuild) a.retired.push_back(std::move(a.rebuild));  // the target restarts it
+  if (a.rebuild) {
+    a.rebuild->Abandon();  // the target restarts it
+    a.retired.push_back(std::move(a.rebuild));
+  }
   a.backoff_micros = std::clamp(a.backoff_micros * 2, options_.reconnect_min_micros,
                                 options_.reconnect_max_micros);
   a.next_attempt_micros = transport_->NowMicros() + a.backoff_micros;
@@ -132,6 +135,9 @@ void ReplicaNode::OnConnected(ConnId conn, bool outgoing) {
   if (auto it = target_conns_.find(conn); it != target_conns_.end()) {
     Agent& a = *it->second;
     ReplicaStore::Info info = a.config.store->GetInfo();
+    // Until the target says this replica holds every write (Healthy), writes may reach it
+    // while older ones are missing, so its checkpoint stays where this session starts.
+    a.config.store->HoldCheckpoint(info.checkpoint_io_seq);
     wire::Hello h;
     h.purpose = wire::Hello::Purpose::kReplica;
     h.volume = a.config.volume;
@@ -411,6 +417,9 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
     }
     case wire::Op::kRebuildStart:
       return StartRebuild(a, f);
+    case wire::Op::kHealthy:
+      store->HoldCheckpoint(std::nullopt);
+      return done(Status::Ok());
     default:
       return Disconnect(a, Status::Protocol("unexpected " + wire::OpName(f.op) +
                                             " from the target"));

@@ -55,6 +55,8 @@ void ReplicatedVolume::MakeHealthy(Session& s) {
   }
   s.mode = ReplicaMode::kHealthy;
   s.live = true;
+  // From here on it receives every write in order: its checkpoint may follow them.
+  SendRequest(s, wire::Op::kHealthy, "", [](Status, const wire::Frame*) {});
   s.rebuild.reset();
   s.last_error.clear();
   rebuild_attempts_.erase(s.replica());

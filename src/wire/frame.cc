@@ -28,6 +28,7 @@ std::string OpName(Op op) {
     case Op::kRebuildStart: return "RebuildStart";
     case Op::kRebuildProgress: return "RebuildProgress";
     case Op::kRebuildDone: return "RebuildDone";
+    case Op::kHealthy: return "Healthy";
     case Op::kStreamOpen: return "StreamOpen";
     case Op::kStreamNext: return "StreamNext";
     case Op::kBlockVersions: return "BlockVersions";

@@ -48,6 +48,7 @@ enum class Op : uint8_t {
   kRebuildStart = 40,
   kRebuildProgress = 41,
   kRebuildDone = 42,
+  kHealthy = 43,  // the replica holds every write: its checkpoint may move on
   // rebuild streams, replica -> replica (and BlockVersions target -> replica, for repairs)
   kStreamOpen = 50,
   kStreamNext = 51,
