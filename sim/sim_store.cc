@@ -220,6 +220,7 @@ void SimStore::CreateSnapshot(std::string name, uint64_t io_seq, Done done) {
     if (snapshot(name)) return done(Status::AlreadyExists("snapshot " + name + " exists"));
     Commit();
     snapshots_.push_back(Snapshot{name, io_seq, size_, live_});
+    CSTOR_LOG_DEBUG("{}: snapshot {} created at io_seq {}", name_, name, io_seq);
     done(Status::Ok());
   });
 }
@@ -228,6 +229,7 @@ void SimStore::DeleteSnapshot(std::string name, Done done) {
   Later([this, name, done] {
     size_t before = snapshots_.size();
     std::erase_if(snapshots_, [&](const Snapshot& s) { return s.name == name; });
+    CSTOR_LOG_DEBUG("{}: snapshot {} deleted", name_, name);
     done(snapshots_.size() < before ? Status::Ok() : Status::NotFound("no snapshot " + name));
   });
 }
@@ -242,6 +244,7 @@ void SimStore::ListSnapshots(DoneWith<std::vector<wire::SnapshotEntry>> done) {
 
 void SimStore::SetSnapshotEpoch(uint64_t epoch, Done done) {
   Later([this, epoch, done] {
+    CSTOR_LOG_DEBUG("{}: snapshot epoch {}", name_, epoch);
     snapshot_epoch_ = epoch;
     done(Status::Ok());
   });

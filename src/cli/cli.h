@@ -23,6 +23,7 @@ struct Cli {
 void AddPoolCommands(Cli& cli);
 void AddVolumeCommands(Cli& cli);
 void AddDemoCommand(Cli& cli);
+void AddReplicationCommands(Cli& cli);
 
 // Sets `run` to call fn when the subcommand is chosen.
 inline void OnRun(Cli& cli, CLI::App* sub, std::function<Status()> fn) {

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   cli.app.require_subcommand(1);
   cstor::cli::AddPoolCommands(cli);
   cstor::cli::AddVolumeCommands(cli);
+  cstor::cli::AddReplicationCommands(cli);
   cstor::cli::AddDemoCommand(cli);
   try {
     cli.app.parse(argc, argv);

@@ -37,6 +37,9 @@ class TcpTransport : public replication::Transport {
   TcpTransport(EventLoop* loop, replication::Handler* handler, TcpOptions options = {});
   ~TcpTransport() override;
 
+  // For a handler that needs the listening address to be built: set it before the loop
+  // runs.
+  void SetHandler(replication::Handler* handler) { handler_ = handler; }
   // Accepts connections on host:port (port 0: any free port). Answers the address bound,
   // as "host:port".
   Result<std::string> Listen(const std::string& address);

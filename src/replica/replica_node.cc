@@ -45,6 +45,13 @@ struct ReplicaNode::Agent {
     std::function<void()> start;
   };
   std::deque<Waiting> waiting;
+  // Snapshot changes, one at a time in arrival order, so that the recorded snapshot epoch
+  // always names the list held; after one fails, the rest of the session's fail too.
+  std::deque<std::pair<std::function<void(std::function<void(Status)>)>,
+                       std::function<void(Status)>>>
+      snapshot_changes;
+  bool snapshot_change_running = false;
+  bool snapshot_change_failed = false;
   std::unique_ptr<RebuildJob> rebuild;
   std::vector<std::unique_ptr<RebuildJob>> retired;  // finished; freed on the next tick
 };
@@ -122,6 +129,9 @@ void ReplicaNode::Disconnect(Agent& a, const Status& why) {
   a.in_quorum = false;
   if (!why.ok()) a.last_error = why.message();
   a.barriers.clear();  // their answers could not be delivered any more
+  a.snapshot_changes.clear();
+  a.snapshot_change_running = false;
+  a.snapshot_change_failed = false;
   if (a.rebuild) {
     a.rebuild->Abandon();  // the target restarts it
     a.retired.push_back(std::move(a.rebuild));
@@ -254,8 +264,15 @@ void ReplicaNode::Respond(Agent& a, uint64_t session, const wire::Frame& request
 }
 
 void ReplicaNode::AfterEarlierWrites(Agent& a, std::function<void()> fn) {
-  if (a.writes_in_flight.empty() || *a.writes_in_flight.begin() >= a.next_arrival) return fn();
-  a.barriers.emplace_back(a.next_arrival, std::move(fn));
+  AfterWritesBefore(a, a.next_arrival, std::move(fn));
+}
+
+void ReplicaNode::AfterWritesBefore(Agent& a, uint64_t arrival, std::function<void()> fn) {
+  if (a.writes_in_flight.empty() || *a.writes_in_flight.begin() >= arrival) return fn();
+  // Barriers stay in arrival order: one placed later never waits for fewer writes.
+  auto at = std::find_if(a.barriers.begin(), a.barriers.end(),
+                         [&](const auto& b) { return b.first > arrival; });
+  a.barriers.emplace(at, arrival, std::move(fn));
 }
 
 void ReplicaNode::StartOrdered(Agent& a, uint64_t begin, uint64_t end,
@@ -356,20 +373,28 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
     case wire::Op::kSnapshotCreate: {
       auto r = wire::Decode<wire::SnapshotCreateRequest>(f.payload);
       if (!r.ok()) return bad(r.status());
-      return AfterEarlierWrites(a, [store, r = *r, done] {
-        store->CreateSnapshot(r.name, r.io_seq, [store, epoch = r.epoch, done](Status st) {
-          if (!st.ok()) return done(st);
-          store->SetSnapshotEpoch(epoch, done);
+      // Taken once every write received before it has completed.
+      const uint64_t arrival = a.next_arrival;
+      return ChangeSnapshots(a, [this, &a, arrival, store, r = *r](std::function<void(Status)> finished) {
+        AfterWritesBefore(a, arrival, [store, r, finished] {
+          store->CreateSnapshot(r.name, r.io_seq, [store, epoch = r.epoch, finished](Status st) {
+            if (!st.ok()) return finished(st);
+            store->SetSnapshotEpoch(epoch, finished);
+          });
         });
-      });
+      }, done);
     }
     case wire::Op::kSnapshotDelete: {
       auto r = wire::Decode<wire::SnapshotDeleteRequest>(f.payload);
       if (!r.ok()) return bad(r.status());
-      return store->DeleteSnapshot(r->name, [store, epoch = r->epoch, done](Status st) {
-        if (!st.ok() && !st.Is(Code::kNotFound)) return done(st);
-        store->SetSnapshotEpoch(epoch, [st, done](Status set) { done(set.ok() ? st : set); });
-      });
+      return ChangeSnapshots(a, [store, r = *r](std::function<void(Status)> finished) {
+        store->DeleteSnapshot(r.name, [store, epoch = r.epoch, finished](Status st) {
+          if (!st.ok() && !st.Is(Code::kNotFound)) return finished(st);
+          store->SetSnapshotEpoch(epoch, [st, finished](Status set) {
+            finished(set.ok() ? st : set);
+          });
+        });
+      }, done);
     }
     case wire::Op::kSnapshotList:
       return store->ListSnapshots(
@@ -423,6 +448,33 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
     default:
       return Disconnect(a, Status::Protocol("unexpected " + wire::OpName(f.op) +
                                             " from the target"));
+  }
+}
+
+void ReplicaNode::ChangeSnapshots(Agent& a, std::function<void(std::function<void(Status)>)> change,
+                                  std::function<void(Status)> respond) {
+  a.snapshot_changes.emplace_back(std::move(change), std::move(respond));
+  NextSnapshotChange(a);
+}
+
+void ReplicaNode::NextSnapshotChange(Agent& a) {
+  while (!a.snapshot_change_running && !a.snapshot_changes.empty()) {
+    auto [change, respond] = std::move(a.snapshot_changes.front());
+    a.snapshot_changes.pop_front();
+    if (a.snapshot_change_failed) {
+      respond(Status::Aborted("an earlier snapshot change failed in this session"));
+      continue;
+    }
+    a.snapshot_change_running = true;
+    const uint64_t session = a.session;
+    change([this, &a, session, respond = std::move(respond)](Status st) {
+      // NotFound from a delete is success: the snapshot is gone either way.
+      respond(st);
+      if (a.session != session) return;
+      a.snapshot_change_running = false;
+      if (!st.ok() && !st.Is(Code::kNotFound)) a.snapshot_change_failed = true;
+      NextSnapshotChange(a);
+    });
   }
 }
 

@@ -82,11 +82,17 @@ class ReplicaNode : public replication::Handler {
                std::string payload = "");
   // Runs fn once every write received before now has completed.
   void AfterEarlierWrites(Agent& a, std::function<void()> fn);
+  // Runs fn once every write that arrived before `arrival` has completed.
+  void AfterWritesBefore(Agent& a, uint64_t arrival, std::function<void()> fn);
   // Starts a write-like request on bytes [begin, end) once no earlier one overlapping it
   // is running or waiting; `run` gets the callback to call when the store is done.
   void StartOrdered(Agent& a, uint64_t begin, uint64_t end,
                     std::function<void(std::function<void()> finished)> run);
   void WriteDone(Agent& a, uint64_t arrival);
+  // Runs a snapshot change after the ones before it; `respond` gets its outcome.
+  void ChangeSnapshots(Agent& a, std::function<void(std::function<void(Status)>)> change,
+                       std::function<void(Status)> respond);
+  void NextSnapshotChange(Agent& a);
   void StartRebuild(Agent& a, const wire::Frame& request);
   void PeerFrame(PeerSession& p, wire::Frame f);
   void ServePeer(PeerSession& p, const wire::Frame& f);

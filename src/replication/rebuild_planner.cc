@@ -67,6 +67,8 @@ void ReplicatedVolume::MakeHealthy(Session& s) {
 
 void ReplicatedVolume::Plan(uint64_t now) {
   if (Healthy().empty()) return Reconcile(now);
+  // A plan carries the snapshot list; none goes out while the list is changing.
+  if (snapshot_op_running_) return;
   // A rebuild whose live phase waits for its source to finish older writes.
   for (auto& [conn, s] : sessions_) {
     if (!s->rebuild || !s->rebuild->live || s->rebuild->sent) continue;

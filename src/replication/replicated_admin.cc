@@ -1,6 +1,7 @@
 // ReplicatedVolume: snapshots, resize and status.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "base/log.h"
@@ -32,21 +33,43 @@ struct Tally {
 
 }  // namespace
 
+void ReplicatedVolume::RunSnapshotOp(std::function<void(Done)> op, Done done) {
+  snapshot_ops_.emplace_back(std::move(op), std::move(done));
+  NextSnapshotOp();
+}
+
+void ReplicatedVolume::NextSnapshotOp() {
+  if (snapshot_op_running_ || snapshot_ops_.empty()) return;
+  auto [op, done] = std::move(snapshot_ops_.front());
+  snapshot_ops_.pop_front();
+  snapshot_op_running_ = true;
+  op([this, done = std::move(done)](Status s) {
+    snapshot_op_running_ = false;
+    done(s);
+    NextSnapshotOp();
+  });
+}
+
 void ReplicatedVolume::CreateSnapshot(std::string name, Done done) {
   if (Status s = ValidateSnapshotName(name); !s.ok()) return done(s);
-  if (Status s = Serving(); !s.ok()) return done(s);
-  for (const auto& snap : snapshots_) {
-    if (snap.name == name) {
-      return done(Status::AlreadyExists(fmt::format("snapshot {}@{} already exists",
-                                                    config_.name, name)));
-    }
-  }
-  // Quiesce: the whole volume, exclusively, waits for every write in flight and holds
-  // back new ones until the snapshot is taken.
-  locks_.Acquire(0, UINT64_MAX, /*exclusive=*/true,
-                 [this, name = std::move(name), done = std::move(done)](RangeLock::Id lock) mutable {
-                   CreateSnapshotLocked(std::move(name), lock, std::move(done));
-                 });
+  RunSnapshotOp(
+      [this, name = std::move(name)](Done finished) mutable {
+        if (Status s = Serving(); !s.ok()) return finished(s);
+        for (const auto& snap : snapshots_) {
+          if (snap.name == name) {
+            return finished(Status::AlreadyExists(
+                fmt::format("snapshot {}@{} already exists", config_.name, name)));
+          }
+        }
+        // Quiesce: the whole volume, exclusively, waits for every write in flight and holds
+        // back new ones until the snapshot is taken.
+        locks_.Acquire(0, UINT64_MAX, /*exclusive=*/true,
+                       [this, name = std::move(name),
+                        finished = std::move(finished)](RangeLock::Id lock) mutable {
+                         CreateSnapshotLocked(std::move(name), lock, std::move(finished));
+                       });
+      },
+      std::move(done));
 }
 
 void ReplicatedVolume::CreateSnapshotLocked(std::string name, RangeLock::Id lock, Done done) {
@@ -79,11 +102,13 @@ void ReplicatedVolume::CreateSnapshotLocked(std::string name, RangeLock::Id lock
           ref.name, tally->ok, cf())));
     }
     snapshots_.push_back(ref);
-    // A replica in its live rebuild phase did not get it; it must catch up snapshot by
-    // snapshot, so it starts over.
+    // A replica that did not take it — in its live rebuild phase, or made healthy while it
+    // was being taken — must catch up snapshot by snapshot, so it starts over.
     std::vector<ConnId> behind;
     for (auto& [conn, s] : sessions_) {
-      if (s->active() && s->live && !s->healthy()) behind.push_back(conn);
+      bool took = std::find(tally->succeeded.begin(), tally->succeeded.end(), conn) !=
+                  tally->succeeded.end();
+      if (s->active() && s->live && !took) behind.push_back(conn);
     }
     for (ConnId conn : behind) {
       if (Session* s = FindSession(conn)) {
@@ -118,22 +143,24 @@ void ReplicatedVolume::CreateSnapshotLocked(std::string name, RangeLock::Id lock
 }
 
 void ReplicatedVolume::DeleteSnapshot(std::string name, Done done) {
+  RunSnapshotOp([this, name = std::move(name)](Done finished) { DeleteSnapshotNow(name, finished); },
+                std::move(done));
+}
+
+void ReplicatedVolume::DeleteSnapshotNow(const std::string& name, Done done) {
   if (Status s = Serving(); !s.ok()) return done(s);
   if (std::none_of(snapshots_.begin(), snapshots_.end(),
                    [&](const auto& x) { return x.name == name; })) {
     return done(Status::NotFound(fmt::format("snapshot {}@{} does not exist", config_.name, name)));
   }
   // Gone from the volume at once: a snapshot deleted on some replicas must not be used as
-  // a rebuild source anywhere. A replica that fails to delete it is dropped, and its
-  // rebuild deletes it.
+  // a rebuild source anywhere. The healthy replicas delete it now; one that fails is
+  // dropped. The others get the list without it from their rebuild plan.
   std::erase_if(snapshots_, [&](const auto& x) { return x.name == name; });
   const uint64_t epoch = ++snapshot_epoch_;
   auto tally = std::make_shared<Tally>();
-  std::vector<Session*> targets;
-  for (auto& [conn, s] : sessions_) {
-    if (s->active()) targets.push_back(s.get());
-  }
-  for (Session* s : targets) tally->waiting += s->healthy();
+  std::vector<Session*> healthy = Healthy();
+  tally->waiting = healthy.size();
   auto settle = [this, tally, name, done] {
     if (tally->waiting > 0) return;
     if (tally->ok < cf()) {
@@ -143,12 +170,11 @@ void ReplicatedVolume::DeleteSnapshot(std::string name, Done done) {
     }
     done(Status::Ok());
   };
-  for (Session* s : targets) {
+  for (Session* s : healthy) {
     ConnId conn = s->conn;
-    bool counts = s->healthy();
     SendRequest(*s, wire::Op::kSnapshotDelete,
                 wire::EncodePayload(wire::SnapshotDeleteRequest{name, epoch}),
-                [this, conn, counts, tally, name, epoch, settle](Status st, const wire::Frame*) {
+                [this, conn, tally, name, epoch, settle](Status st, const wire::Frame*) {
                   Session* sess = FindSession(conn);
                   bool ok = st.ok() || st.Is(Code::kNotFound);
                   if (ok && sess) {
@@ -157,7 +183,6 @@ void ReplicatedVolume::DeleteSnapshot(std::string name, Done done) {
                   } else if (sess) {
                     Drop(*sess, st.WithContext("delete snapshot " + name));
                   }
-                  if (!counts) return;
                   tally->waiting--;
                   if (ok) tally->ok++;
                   settle();

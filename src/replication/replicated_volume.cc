@@ -40,6 +40,9 @@ ReplicatedVolume::ReplicatedVolume(VolumeConfig config, Transport* transport)
 
 ReplicatedVolume::~ReplicatedVolume() {
   // Answer everything still outstanding, so that no callback is lost.
+  auto queued = std::move(snapshot_ops_);
+  snapshot_ops_.clear();
+  for (auto& [op, done] : queued) done(Status::Aborted("volume shut down"));
   while (!sessions_.empty()) EndSession(sessions_.begin()->first, Status::Aborted("shut down"));
   for (auto& w : waiting_reads_) w->done(Status::Aborted("volume shut down"), 0);
 }

@@ -107,7 +107,12 @@ class ReplicatedVolume : public Handler {
   void FinishWrite(WriteOp& op, ConnId from, bool counted, const Status& s);
 
   // ---- management (replicated_admin.cc) ----
+  // Snapshot changes run one at a time, so that every snapshot list a replica is given (by
+  // a change, or with a rebuild plan) comes with the epoch that names exactly that list.
+  void RunSnapshotOp(std::function<void(Done)> op, Done done);
+  void NextSnapshotOp();
   void CreateSnapshotLocked(std::string name, RangeLock::Id lock, Done done);
+  void DeleteSnapshotNow(const std::string& name, Done done);
 
   // ---- rebuilds and start-up (rebuild_planner.cc) ----
   void Plan(uint64_t now);
@@ -131,6 +136,8 @@ class ReplicatedVolume : public Handler {
   std::string phase_message_;
   std::vector<wire::SnapshotRef> snapshots_;  // the volume's snapshots, oldest first
   uint64_t snapshot_epoch_ = 0;               // bumped by every change to snapshots_
+  std::deque<std::pair<std::function<void(Done)>, Done>> snapshot_ops_;  // waiting to run
+  bool snapshot_op_running_ = false;
 
   std::map<ConnId, std::unique_ptr<Session>> sessions_;
   uint64_t next_request_id_ = 1;

@@ -1,0 +1,278 @@
+// cstor target | cstor replica serve: the two ends of replication as processes.
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "base/random.h"
+#include "base/units.h"
+#include "cli/cli.h"
+#include "replica/replica_server.h"
+#include "target/volume_target.h"
+
+namespace cstor::cli {
+namespace {
+
+// Blocks SIGINT and SIGTERM in this thread and every thread started after it, so that the
+// main thread can wait for them.
+class TerminationSignals {
+ public:
+  TerminationSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  // Waits up to `micros` for a signal; answers it, or 0.
+  int Wait(uint64_t micros) {
+    timespec ts{static_cast<time_t>(micros / 1'000'000), static_cast<long>(micros % 1'000'000) * 1000};
+    int sig = sigtimedwait(&set_, nullptr, &ts);
+    return sig > 0 ? sig : 0;
+  }
+
+ private:
+  sigset_t set_;
+};
+
+Result<std::string> ReadSecret(const std::string& secret, const std::string& secret_file) {
+  if (!secret.empty() && !secret_file.empty()) {
+    return Status::InvalidArgument("give --secret or --secret-file, not both");
+  }
+  if (!secret_file.empty()) {
+    auto text = Env::Default()->ReadSmallFile(secret_file);
+    if (!text.ok()) return text.status().WithContext("--secret-file");
+    std::string s = *text;
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    if (s.empty()) return Status::InvalidArgument("--secret-file " + secret_file + " is empty");
+    return s;
+  }
+  if (secret.empty()) {
+    return Status::InvalidArgument(
+        "the volume's secret is needed (--secret-file FILE, or --secret TEXT)");
+  }
+  return secret;
+}
+
+nlohmann::json StatusJson(const replication::VolumeStatus& s) {
+  nlohmann::json replicas = nlohmann::json::array();
+  for (const auto& r : s.replicas) {
+    replicas.push_back({{"id", r.id},
+                        {"guid", r.guid},
+                        {"address", r.address},
+                        {"mode", replication::ModeName(r.mode)},
+                        {"quorum", r.quorum},
+                        {"checkpointedIoSeq", r.checkpointed_io_seq},
+                        {"inflightReads", r.inflight_reads},
+                        {"inflightWrites", r.inflight_writes},
+                        {"inflightSyncs", r.inflight_syncs},
+                        {"upSeconds", r.up_micros / 1'000'000},
+                        {"rebuildDoneBytes", r.rebuild_done_bytes},
+                        {"rebuildTotalBytes", r.rebuild_total_bytes},
+                        {"rebuildAttempts", r.rebuild_attempts},
+                        {"lastError", r.last_error}});
+  }
+  return {{"volume", s.name},
+          {"phase", replication::PhaseName(s.phase)},
+          {"message", s.message},
+          {"size", s.size},
+          {"blockSize", s.block_size},
+          {"replicationFactor", s.replication_factor},
+          {"consistencyFactor", s.consistency_factor},
+          {"healthyReplicas", s.healthy},
+          {"ioSeq", s.io_seq},
+          {"replicas", replicas},
+          {"writes", s.writes},
+          {"reads", s.reads},
+          {"flushes", s.flushes},
+          {"failedIos", s.failed_ios},
+          {"repairs", s.repairs},
+          {"rebuildsCompleted", s.rebuilds_completed}};
+}
+
+std::string StatusLine(const replication::VolumeStatus& s) {
+  std::string line = fmt::format("volume {}: {} ({}), io_seq {}", s.name,
+                                 replication::PhaseName(s.phase), s.message, s.io_seq);
+  for (const auto& r : s.replicas) {
+    line += fmt::format("; {} {}", r.id, replication::ModeName(r.mode));
+    if (r.mode == replication::ReplicaMode::kRebuilding && r.rebuild_total_bytes > 0) {
+      line += fmt::format(" {}/{}", FormatBytes(r.rebuild_done_bytes),
+                          FormatBytes(r.rebuild_total_bytes));
+    }
+  }
+  return line;
+}
+
+// ---- cstor target ----
+
+struct TargetArgs {
+  std::string volume;
+  std::string secret, secret_file;
+  uint32_t replication_factor = 3;
+  std::string listen = "0.0.0.0:6060";
+  std::string state_dir;
+  std::string size;
+  std::string rebuild_rate;
+  std::string status_file;
+  double status_interval = 10;
+};
+
+Status RunTarget(const TargetArgs& a) {
+  target::TargetOptions o;
+  o.volume.name = a.volume;
+  CSTOR_ASSIGN_OR_RETURN(o.volume.secret, ReadSecret(a.secret, a.secret_file));
+  o.volume.replication_factor = a.replication_factor;
+  if (!a.size.empty()) {
+    CSTOR_ASSIGN_OR_RETURN(o.volume.size, ParseSizeOption("--size", a.size));
+  }
+  if (!a.rebuild_rate.empty()) {
+    CSTOR_ASSIGN_OR_RETURN(o.volume.timing.rebuild_bytes_per_second,
+                           ParseSizeOption("--rebuild-rate", a.rebuild_rate));
+  }
+  if (a.status_interval < 0) return Status::InvalidArgument("--status-interval must be >= 0");
+  o.listen_address = a.listen;
+  o.state_dir = a.state_dir;
+  TerminationSignals signals;
+  CSTOR_ASSIGN_OR_RETURN(auto t, target::VolumeTarget::Start(o));
+  std::printf("target for volume %s listening for replicas on %s\n", a.volume.c_str(),
+              t->address().c_str());
+  std::fflush(stdout);
+  uint64_t interval = a.status_interval > 0 ? static_cast<uint64_t>(a.status_interval * 1e6)
+                                            : 1'000'000;
+  std::string last;
+  while (true) {
+    int sig = signals.Wait(a.status_file.empty() ? interval : std::min<uint64_t>(interval, 1'000'000));
+    if (sig != 0) {
+      CSTOR_LOG_INFO("volume {}: stopping on signal {}", a.volume, sig);
+      break;
+    }
+    auto st = t->GetStatus();
+    if (!a.status_file.empty()) {
+      Status w = Env::Default()->WriteSmallFileAtomically(a.status_file, StatusJson(st).dump(2));
+      if (!w.ok()) CSTOR_LOG_WARN("cannot write --status-file: {}", w.ToString());
+    }
+    std::string line = StatusLine(st);
+    if (a.status_interval > 0 && line != last) CSTOR_LOG_INFO("{}", line);
+    last = line;
+  }
+  t->Stop();
+  return Status::Ok();
+}
+
+// ---- cstor replica serve ----
+
+struct ReplicaArgs {
+  std::string pool;
+  std::vector<std::string> volumes;  // NAME or NAME=HOST:PORT
+  std::string target;
+  std::string secret, secret_file;
+  std::string replica_id;
+  std::string listen = "127.0.0.1:0";
+  std::string advertise;
+  size_t threads = 8;
+};
+
+constexpr const char* kReplicaGuidAttribute = "replica-guid";
+
+// This copy's identity: made once, kept with the volume. A volume deleted and created again
+// is a new copy (the target then rebuilds it in full).
+Result<uint64_t> ReplicaGuid(engine::Volume& v) {
+  if (auto g = v.GetAttribute(kReplicaGuidAttribute)) {
+    uint64_t guid = 0;
+    auto [end, ec] = std::from_chars(g->data(), g->data() + g->size(), guid);
+    if (ec == std::errc() && end == g->data() + g->size() && guid != 0) return guid;
+  }
+  uint64_t guid = 0;
+  while (guid == 0) guid = Random(Env::Default()->NewRandomSeed()).Next();
+  CSTOR_RETURN_IF_ERROR(v.SetAttribute(kReplicaGuidAttribute, std::to_string(guid)));
+  return guid;
+}
+
+Status RunReplica(const ReplicaArgs& a) {
+  CSTOR_ASSIGN_OR_RETURN(std::string secret, ReadSecret(a.secret, a.secret_file));
+  CSTOR_ASSIGN_OR_RETURN(auto pool, OpenPool(a.pool));
+  engine::PoolStats stats = pool->Stats();
+  std::string replica_id = a.replica_id.empty() ? "pool-" + stats.guid.substr(0, 12) : a.replica_id;
+  std::vector<replica::ServedVolume> served;
+  for (const std::string& spec : a.volumes) {
+    size_t eq = spec.find('=');
+    std::string name = spec.substr(0, eq);
+    std::string target = eq == std::string::npos ? a.target : spec.substr(eq + 1);
+    if (target.empty()) {
+      return Status::InvalidArgument("volume " + name +
+                                     " has no target: give --target HOST:PORT or NAME=HOST:PORT");
+    }
+    auto v = pool->OpenVolume(name);
+    if (!v.ok()) {
+      return v.status().WithContext(fmt::format(
+          "volume {} in pool {} (create it with: cstor volume create --pool {} {} --size SIZE)",
+          name, a.pool, a.pool, name));
+    }
+    CSTOR_ASSIGN_OR_RETURN(uint64_t guid, ReplicaGuid(**v));
+    served.push_back({*v, secret, target, replica_id, guid, stats.guid});
+  }
+  TerminationSignals signals;
+  replica::ReplicaServerOptions o;
+  o.listen_address = a.listen;
+  o.advertise_address = a.advertise;
+  o.engine_threads = a.threads;
+  CSTOR_ASSIGN_OR_RETURN(auto server, replica::ReplicaServer::Start(o, std::move(served)));
+  std::printf("replica %s serving %zu volume(s) from %s; rebuild streams on %s\n",
+              replica_id.c_str(), a.volumes.size(), a.pool.c_str(),
+              server->rebuild_address().c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  while ((sig = signals.Wait(1'000'000)) == 0) {
+  }
+  CSTOR_LOG_INFO("replica {}: stopping on signal {}", replica_id, sig);
+  server->Stop();
+  return pool->Close();
+}
+
+}  // namespace
+
+void AddReplicationCommands(Cli& cli) {
+  auto t = std::make_shared<TargetArgs>();
+  auto* target = cli.app.add_subcommand(
+      "target", "Serve one volume: replicate its writes to its replicas (replication port)");
+  target->add_option("--volume", t->volume, "Volume name")->required();
+  target->add_option("--secret", t->secret, "The volume's secret (visible to ps; prefer --secret-file)");
+  target->add_option("--secret-file", t->secret_file, "File holding the volume's secret");
+  target->add_option("--replication-factor,-r", t->replication_factor, "Replicas per volume")
+      ->capture_default_str();
+  target->add_option("--listen", t->listen, "Replication address replicas dial")
+      ->capture_default_str();
+  target->add_option("--state-dir", t->state_dir,
+                     "Directory that keeps the volume's known replicas across restarts");
+  target->add_option("--size", t->size, "Volume size (default: what the replicas hold)");
+  target->add_option("--rebuild-rate", t->rebuild_rate, "Rebuild throttle per second, e.g. 200M");
+  target->add_option("--status-file", t->status_file,
+                     "Write the volume's status as JSON here, every second");
+  target->add_option("--status-interval", t->status_interval,
+                     "Seconds between status log lines when something changed (0: none)")
+      ->capture_default_str();
+  OnRun(cli, target, [t] { return RunTarget(*t); });
+
+  auto r = std::make_shared<ReplicaArgs>();
+  auto* replica = cli.app.add_subcommand("replica", "Replica server")->require_subcommand(1);
+  auto* serve = replica->add_subcommand(
+      "serve", "Serve volumes of a pool to their targets, and rebuild streams to peers");
+  serve->add_option("--pool", r->pool, "Pool directory")->required();
+  serve->add_option("--volume", r->volumes, "Volume to serve: NAME, or NAME=HOST:PORT of its target")
+      ->required();
+  serve->add_option("--target", r->target, "The target's replication address, HOST:PORT");
+  serve->add_option("--secret", r->secret, "The volume's secret (visible to ps; prefer --secret-file)");
+  serve->add_option("--secret-file", r->secret_file, "File holding the volume's secret");
+  serve->add_option("--replica-id", r->replica_id, "This replica's id (default: from the pool guid)");
+  serve->add_option("--listen", r->listen, "Where peers fetch rebuild streams")
+      ->capture_default_str();
+  serve->add_option("--advertise", r->advertise,
+                    "The address peers dial for rebuild streams (default: the listen address)");
+  serve->add_option("--threads", r->threads, "Engine worker threads")->capture_default_str();
+  OnRun(cli, serve, [r] { return RunReplica(*r); });
+}
+
+}  // namespace cstor::cli
