@@ -27,7 +27,13 @@ int main(int argc, char** argv) {
   put(Op::kHello, false, EncodePayload(h));
   put(Op::kWrite, false, EncodePayload(WriteRequest{5, 4096, std::string(4096, 'w')}));
   put(Op::kRead, false, EncodePayload(ReadRequest{0, 8192}));
-  put(Op::kRebuildStart, false, EncodePayload(RebuildStart{"127.0.0.1:1", "r2", 3, 9, {{"s", 3}}, 0}));
+  RebuildStart r;
+  r.source_address = "127.0.0.1:1";
+  r.source_replica = "r2";
+  r.since = 3;
+  r.floor = 9;
+  r.snapshots = {{"s", 3}};
+  put(Op::kRebuildStart, false, EncodePayload(r));
   StreamBatch b;
   b.blocks.push_back({1, 2, 0, std::string(4096, 'b')});
   put(Op::kStreamNext, true, EncodePayload(b));

@@ -3,7 +3,7 @@
 // the target mid-write, which is the point.
 //
 //   replication_load run    --volume V --secret-file F --listen ADDR --state-dir D --log L
-//                           [--seconds N] [--fill] [--qd N] [--seed N]
+//                           [--seconds N] [--fill] [--qd N] [--rate N] [--seed N]
 //   replication_load verify --volume V --secret-file F --listen ADDR --state-dir D --log L
 //
 // `run` logs every write to L before issuing it and again once acknowledged (write(2) per
@@ -83,6 +83,7 @@ struct Args {
   double seconds = 10;
   bool fill = false;
   uint32_t qd = 8;
+  uint32_t rate = 0;  // writes per second in the load phase; 0: as fast as it goes
   uint64_t seed = 0;
 };
 
@@ -220,16 +221,24 @@ int Run(const Args& a) {
   std::printf("load started (seed %lu)\n", seed);
   std::fflush(stdout);
   auto load_start = Clock::now();
-  auto end = load_start + std::chrono::duration<double>(a.seconds);
+  auto end = load_start +
+             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
   auto next_status = load_start;
   std::string last;
+  uint64_t issued = 0;
   while (Clock::now() < end) {
+    if (a.rate != 0) {
+      auto due = load_start + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(static_cast<double>(issued) / a.rate));
+      std::this_thread::sleep_until(std::min(due, end));
+    }
     std::unique_lock l(mu);
     cv.wait(l, [&] { return inflight.size() < a.qd; });
     uint32_t length = kBlock * static_cast<uint32_t>(rng.Range(1, 16));
     uint64_t offset = rng.Range(0, (size - length) / kBlock) * kBlock;
     if (overlaps(offset / kBlock, (offset + length) / kBlock)) continue;
     issue(offset, length);
+    issued++;
     l.unlock();
     if (Clock::now() >= next_status) {
       next_status += std::chrono::seconds(1);
@@ -338,6 +347,7 @@ int main(int argc, char** argv) {
   run->add_option("--seconds", a.seconds)->capture_default_str();
   run->add_flag("--fill", a.fill, "Write the whole volume first");
   run->add_option("--qd", a.qd)->capture_default_str();
+  run->add_option("--rate", a.rate, "Writes per second in the load phase (0: unlimited)");
   run->add_option("--seed", a.seed);
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("run")) return cstor::Run(a);

@@ -48,8 +48,10 @@ std::pair<std::string, std::string> KillRange(uint64_t volume, uint64_t gen, uin
 }  // namespace
 
 uint64_t Volume::SnapshotUsedBlocks(const SnapshotRecord& snap) {
-  auto [prev, next] = NeighbourGens(snap.gen);
-  auto [lo, hi] = KillRange(id(), snap.gen, next);
+  // Plain variables, not a structured binding: lambdas below capture prev.
+  const auto neighbours = NeighbourGens(snap.gen);
+  const uint64_t prev = neighbours.first;
+  auto [lo, hi] = KillRange(id(), snap.gen, neighbours.second);
   uint64_t blocks = 0;
   Status s = core_->store->Scan(lo, hi, [&](std::string_view, std::string_view v) {
     auto k = DecodeKill(v);
@@ -136,8 +138,10 @@ Status Volume::DeleteSnapshot(const std::string& name) {
 
 Status Volume::ReclaimSnapshot(const SnapshotRecord& snap) {
   // A version replaced in (gen, next] and born after prev is held by this snapshot alone.
-  auto [prev, next] = NeighbourGens(snap.gen);
-  auto [lo, hi] = KillRange(id(), snap.gen, next);
+  // Plain variables, not a structured binding: lambdas below capture prev.
+  const auto neighbours = NeighbourGens(snap.gen);
+  const uint64_t prev = neighbours.first;
+  auto [lo, hi] = KillRange(id(), snap.gen, neighbours.second);
   const uint32_t upb = units_per_block();
   std::string cursor = lo;
   while (true) {

@@ -29,7 +29,7 @@ void RebuildJob::Start() {
   started_micros_ = transport_->NowMicros();
   base_ = plan_.since;
   // Batches of up to 64 blocks, and never more data than one frame may carry.
-  uint32_t bs = std::max<uint32_t>(1, store_->GetInfo().block_size);
+  uint32_t bs = block_size_ = std::max<uint32_t>(1, store_->GetInfo().block_size);
   batch_blocks_ = std::max<uint32_t>(1, std::min<uint32_t>(64, wire::kMaxIoBytes / bs));
   if (plan_.mode == wire::RebuildStart::Mode::kRebuild) {
     store_->HoldCheckpoint(plan_.since);
@@ -239,8 +239,11 @@ void RebuildJob::Report(bool force) {
   uint64_t now = transport_->NowMicros();
   if (!force && now - last_report_micros_ < kReportMicros) return;
   last_report_micros_ = now;
-  // The total is an estimate: what was copied so far, scaled by how much is left to scan.
+  // The total is an estimate: what was copied so far, scaled by how much is left to scan,
+  // and never more than the volume.
   uint64_t total = scanned_blocks_ == 0 ? 0 : copied_bytes_ * total_blocks_ / scanned_blocks_;
+  total = std::min(total, copied_bytes_ + (total_blocks_ - std::min(total_blocks_, scanned_blocks_)) *
+                              block_size_);
   if (progress_) progress_({copied_bytes_, std::max(total, copied_bytes_), phases_done_});
 }
 

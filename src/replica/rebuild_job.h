@@ -77,6 +77,7 @@ class RebuildJob {
   replication::Transport* transport_;
   Finished finished_;
   std::function<void(const wire::RebuildProgress&)> progress_;
+  uint32_t block_size_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   replication::ConnId conn_ = 0;

@@ -27,6 +27,7 @@ struct ReplicaNode::Agent {
   bool in_quorum = false;
   std::string last_error;
   uint64_t registrations = 0;
+  uint64_t rebuilds = 0, last_rebuild_bytes = 0, last_rebuild_micros = 0;
   // Writes received and not yet completed, by arrival number; flushes and snapshots wait
   // for the earlier ones.
   uint64_t next_arrival = 0;
@@ -101,6 +102,9 @@ std::vector<ReplicaVolumeState> ReplicaNode::State() const {
     s.rebuilding = a->rebuild != nullptr;
     s.last_error = a->last_error;
     s.sessions = a->registrations;
+    s.rebuilds = a->rebuilds;
+    s.last_rebuild_bytes = a->last_rebuild_bytes;
+    s.last_rebuild_micros = a->last_rebuild_micros;
     out.push_back(std::move(s));
   }
   return out;
@@ -489,9 +493,15 @@ void ReplicaNode::StartRebuild(Agent& a, const wire::Frame& request) {
                           a.config.replica_guid};
   a.rebuild = std::make_unique<RebuildJob>(
       id, *plan, a.config.store, transport_,
-      [this, &a, session, request](Status st, wire::RebuildDone done) {
+      [this, &a, session, request, started = transport_->NowMicros()](Status st,
+                                                                       wire::RebuildDone done) {
         if (a.rebuild) a.retired.push_back(std::move(a.rebuild));  // freed on the next tick
         a.last_error = st.ok() ? "" : st.message();
+        if (st.ok()) {
+          a.rebuilds++;
+          a.last_rebuild_bytes = done.copied_bytes;
+          a.last_rebuild_micros = transport_->NowMicros() - started;
+        }
         if (a.session != session || a.stage != Agent::Stage::kActive) return;
         transport_->Send(a.conn, MakeFrame(request.op, request.request_id,
                                            wire::EncodePayload(done), true, st.code()));

@@ -52,7 +52,9 @@ struct ReplicaVolumeState {
   bool connected = false;      // registered with the target
   bool in_quorum = false;      // the target said it counts toward quorum
   bool rebuilding = false;
-  uint64_t rebuild_copied_bytes = 0;
+  uint64_t rebuilds = 0;                 // completed in this process
+  uint64_t last_rebuild_bytes = 0;       // copied by the last completed one
+  uint64_t last_rebuild_micros = 0;      // ... and how long it took
   std::string last_error;
   uint64_t sessions = 0;       // registrations so far
 };

@@ -79,8 +79,9 @@ void ReplicatedVolume::Plan(uint64_t now) {
       s->mode = ReplicaMode::kDegraded;
       continue;
     }
+    const uint64_t floor = s->live_floor;
     bool drained = std::none_of(source->pending.begin(), source->pending.end(), [&](auto& p) {
-      return p.second.write && p.second.write->io_seq < s->live_floor;
+      return p.second.write && p.second.write->io_seq < floor;
     });
     if (drained) SendRebuildStart(*s, *source, /*live=*/true);
   }
