@@ -27,12 +27,16 @@ uint64_t WatchedBlock() {
 SimStore::SimStore(SimWorld* world, std::string name, uint64_t size, uint32_t block_size)
     : world_(world), name_(std::move(name)), size_(size), bs_(block_size), durable_size_(size) {
   // The engine commits on its own every so often, not only when asked.
-  auto commit = std::make_shared<std::function<void()>>();
-  *commit = [this, commit] {
+  // The store owns the loop; the queued copies hold it weakly, so nothing leaks.
+  commit_loop_ = std::make_shared<std::function<void()>>();
+  std::weak_ptr<std::function<void()>> weak = commit_loop_;
+  *commit_loop_ = [this, weak] {
+    auto self = weak.lock();
+    if (!self) return;
     if (alive_) Commit();
-    world_->After(world_->rng().Range(200'000, 2'000'000), *commit);
+    world_->After(world_->rng().Range(200'000, 2'000'000), *self);
   };
-  world_->After(world_->rng().Range(200'000, 2'000'000), *commit);
+  world_->After(world_->rng().Range(200'000, 2'000'000), *commit_loop_);
 }
 
 void SimStore::Later(std::function<void()> fn) {

@@ -102,6 +102,7 @@ class SimStore final : public replica::ReplicaStore {
   uint64_t failed_cap_ = UINT64_MAX;
   std::map<uint64_t, Stream> streams_;
   uint64_t next_stream_ = 1;
+  std::shared_ptr<std::function<void()>> commit_loop_;  // the periodic commit
 };
 
 }  // namespace cstor::sim

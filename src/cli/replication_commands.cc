@@ -10,7 +10,10 @@
 #include "base/log.h"
 #include "base/random.h"
 #include "base/units.h"
+#include "bdev/file_device.h"
+#include "bdev/memory_device.h"
 #include "cli/cli.h"
+#include "iscsi/target.h"
 #include "replica/replica_server.h"
 #include "target/volume_target.h"
 
@@ -118,9 +121,52 @@ struct TargetArgs {
   std::string rebuild_rate;
   std::string status_file;
   double status_interval = 10;
+  // Serve a memory or file LUN over iSCSI instead of a replicated volume.
+  std::string memory;
+  std::string file;
+  std::string portal = "127.0.0.1:3260";
 };
 
+// Serves a memory or file device as LUN 0 of iqn.2016-09.com.openebs.cstor:<volume>.
+Status RunLocalTarget(const TargetArgs& a) {
+  if (!a.memory.empty() && !a.file.empty()) {
+    return Status::InvalidArgument("give --memory or --file, not both");
+  }
+  std::unique_ptr<bdev::BlockDevice> device;
+  const std::string serial = "cstor-" + a.volume;
+  if (!a.memory.empty()) {
+    CSTOR_ASSIGN_OR_RETURN(uint64_t size, ParseSizeOption("--memory", a.memory));
+    if (size == 0 || size % bdev::kSectorSize) {
+      return Status::InvalidArgument("--memory must be a positive multiple of 512 bytes");
+    }
+    device = std::make_unique<bdev::MemoryDevice>(size, serial);
+  } else {
+    bdev::FileDeviceOptions fo;
+    fo.path = a.file;
+    fo.serial = serial;
+    if (!a.size.empty()) {
+      CSTOR_ASSIGN_OR_RETURN(fo.size, ParseSizeOption("--size", a.size));
+    }
+    CSTOR_ASSIGN_OR_RETURN(device, bdev::FileDevice::Open(fo));
+  }
+  iscsi::TargetConfig c;
+  c.name = "iqn.2016-09.com.openebs.cstor:" + a.volume;
+  c.alias = a.volume;
+  c.portal = a.portal;
+  TerminationSignals signals;
+  CSTOR_ASSIGN_OR_RETURN(auto target, iscsi::Target::Start(c, device.get()));
+  std::printf("serving %s at %s\n", a.volume.c_str(), target->url().c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  while ((sig = signals.Wait(1'000'000)) == 0) {
+  }
+  CSTOR_LOG_INFO("target {}: stopping on signal {}", a.volume, sig);
+  target->Stop();
+  return Status::Ok();
+}
+
 Status RunTarget(const TargetArgs& a) {
+  if (!a.memory.empty() || !a.file.empty()) return RunLocalTarget(a);
   target::TargetOptions o;
   o.volume.name = a.volume;
   CSTOR_ASSIGN_OR_RETURN(o.volume.secret, ReadSecret(a.secret, a.secret_file));
@@ -254,6 +300,9 @@ void AddReplicationCommands(Cli& cli) {
   target->add_option("--status-interval", t->status_interval,
                      "Seconds between status log lines when something changed (0: none)")
       ->capture_default_str();
+  target->add_option("--memory", t->memory, "Serve a memory LUN of this size over iSCSI");
+  target->add_option("--file", t->file, "Serve this file over iSCSI (created sparse with --size)");
+  target->add_option("--portal", t->portal, "iSCSI portal address")->capture_default_str();
   OnRun(cli, target, [t] { return RunTarget(*t); });
 
   auto r = std::make_shared<ReplicaArgs>();

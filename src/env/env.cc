@@ -1,5 +1,8 @@
 #include "env/env.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace cstor {
 
 Status File::ReadExact(uint64_t offset, std::span<std::byte> out) {
@@ -7,6 +10,17 @@ Status File::ReadExact(uint64_t offset, std::span<std::byte> out) {
   if (n != out.size()) {
     return Status::IoError("short read at offset " + std::to_string(offset) + ": wanted " +
                            std::to_string(out.size()) + " bytes, got " + std::to_string(n));
+  }
+  return Status::Ok();
+}
+
+Status File::Discard(uint64_t offset, uint64_t length) {
+  static const std::vector<std::byte> zeros(1 << 20);
+  while (length > 0) {
+    size_t n = std::min<uint64_t>(length, zeros.size());
+    CSTOR_RETURN_IF_ERROR(Write(offset, std::span(zeros.data(), n)));
+    offset += n;
+    length -= n;
   }
   return Status::Ok();
 }

@@ -38,6 +38,9 @@ class File {
   virtual Status Sync() = 0;
   virtual Result<uint64_t> Size() = 0;
   virtual Status Truncate(uint64_t size) = 0;
+  // Deallocates a range where the file system can (a hole); afterwards it reads as zeros.
+  // The default writes zeros.
+  virtual Status Discard(uint64_t offset, uint64_t length);
 
   // Reads exactly out.size() bytes or fails with IoError.
   Status ReadExact(uint64_t offset, std::span<std::byte> out);

@@ -60,6 +60,17 @@ class PosixFile final : public File {
     return static_cast<uint64_t>(end);
   }
 
+  Status Discard(uint64_t offset, uint64_t length) override {
+    if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                    static_cast<off_t>(length)) == 0) {
+      return Status::Ok();
+    }
+    if (errno != EOPNOTSUPP && errno != ENOSYS) {
+      return Status::FromErrno(errno, "punch a hole in " + path_);
+    }
+    return File::Discard(offset, length);  // the file system cannot: write zeros
+  }
+
   Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       return Status::FromErrno(errno, "truncate " + path_);

@@ -137,20 +137,24 @@ void RebuildJob::RepairOwnTail() {
     if (!*alive) return;
     if (!lbas.ok()) return Fail(lbas.status().WithContext("list own changes"));
     auto todo = std::make_shared<std::vector<uint64_t>>(std::move(*lbas));
+    // The step holds itself only through the request in flight (a weak reference here),
+    // so the chain is freed when it ends.
     auto next = std::make_shared<std::function<void(size_t)>>();
-    *next = [this, alive, todo, next](size_t at) {
-      if (!*alive) return;
+    std::weak_ptr<std::function<void(size_t)>> weak_next = next;
+    *next = [this, alive, todo, weak_next](size_t at) {
+      auto self = weak_next.lock();
+      if (!*alive || !self) return;
       if (at >= todo->size()) return OpenStream();
       wire::BlockVersionsRequest req;
       req.snapshot = current_.snapshot;
       size_t end = std::min(todo->size(), at + batch_blocks_);
       req.blocks.assign(todo->begin() + at, todo->begin() + end);
       Request(wire::Op::kBlockVersions, wire::EncodePayload(req),
-              [this, alive, next, end](Status st, const wire::Frame& f) {
+              [this, alive, self, end](Status st, const wire::Frame& f) {
                 if (!st.ok()) return Fail(st.WithContext("read versions from the source"));
                 auto r = wire::Decode<wire::BlockVersionsResponse>(f.payload);
                 if (!r.ok()) return Fail(r.status());
-                ApplyBatch(std::move(r->blocks), [next, end] { (*next)(end); });
+                ApplyBatch(std::move(r->blocks), [self, end] { (*self)(end); });
               });
     };
     (*next)(0);

@@ -22,7 +22,7 @@
 
 #include "base/result.h"
 #include "replication/options.h"
-#include "replication/range_lock.h"
+#include "base/range_lock.h"
 #include "replication/transport.h"
 #include "replication/volume_status.h"
 #include "wire/messages.h"

@@ -1,10 +1,10 @@
-#include "replication/range_lock.h"
+#include "base/range_lock.h"
 
 #include <vector>
 
 #include "base/check.h"
 
-namespace cstor::replication {
+namespace cstor {
 
 RangeLock::Id RangeLock::Acquire(uint64_t first, uint64_t count, bool exclusive,
                                  std::function<void(Id)> granted) {
@@ -52,4 +52,4 @@ size_t RangeLock::held() const {
 
 size_t RangeLock::waiting() const { return entries_.size() - held(); }
 
-}  // namespace cstor::replication
+}  // namespace cstor

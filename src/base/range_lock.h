@@ -1,8 +1,8 @@
-// RangeLock: shared and exclusive locks over block ranges, granted in arrival order. The
-// target's writes take their blocks shared (newer-wins on the replicas orders them);
-// read-modify-writes of partial blocks and snapshots take theirs exclusively.
+// RangeLock: shared and exclusive locks over block ranges, granted in arrival order. (The
+// replicated volume's writes take their blocks shared, its read-modify-writes and snapshots
+// exclusively; the SCSI layer makes COMPARE AND WRITE atomic with it.)
 //
-// Not thread-safe: used on the volume's event loop. A grant callback may acquire or
+// Not thread-safe: used on one event loop. A grant callback may acquire or
 // release locks.
 #pragma once
 
@@ -10,7 +10,7 @@
 #include <functional>
 #include <list>
 
-namespace cstor::replication {
+namespace cstor {
 
 class RangeLock {
  public:
@@ -39,4 +39,4 @@ class RangeLock {
   Id next_id_ = 1;
 };
 
-}  // namespace cstor::replication
+}  // namespace cstor

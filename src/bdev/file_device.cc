@@ -1,0 +1,75 @@
+#include "bdev/file_device.h"
+
+#include <asio/post.hpp>
+#include <fmt/format.h>
+
+#include "base/crc32c.h"
+
+namespace cstor::bdev {
+
+Result<std::unique_ptr<FileDevice>> FileDevice::Open(FileDeviceOptions o) {
+  if (o.size % kSectorSize != 0) {
+    return Status::InvalidArgument(
+        fmt::format("device size {} is not a multiple of {} bytes", o.size, kSectorSize));
+  }
+  CSTOR_ASSIGN_OR_RETURN(FileInfo st, o.env->Stat(o.path));
+  if (!st.exists && o.size == 0) {
+    return Status::NotFound(o.path + " does not exist (give a size to create it)");
+  }
+  CSTOR_ASSIGN_OR_RETURN(auto file, o.env->OpenFile(o.path, {.create = true}));
+  CSTOR_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  if (o.size > size) {
+    if (st.is_block_device) {
+      return Status::InvalidArgument(
+          fmt::format("{} holds {} bytes, less than the {} asked for", o.path, size, o.size));
+    }
+    CSTOR_RETURN_IF_ERROR(file->Truncate(o.size));  // sparse
+    size = o.size;
+  } else if (o.size != 0) {
+    size = o.size;  // serve the first o.size bytes
+  }
+  size -= size % kSectorSize;
+  if (size == 0) return Status::InvalidArgument(o.path + " is empty");
+  DeviceInfo info;
+  info.size = size;
+  info.thin = true;
+  info.serial = o.serial.empty()
+                    ? fmt::format("{:08x}", crc32c::Value(o.path.data(), o.path.size()))
+                    : o.serial;
+  return std::unique_ptr<FileDevice>(
+      new FileDevice(std::move(file), info, std::max<uint32_t>(1, o.threads)));
+}
+
+FileDevice::FileDevice(std::unique_ptr<File> file, DeviceInfo info, uint32_t threads)
+    : file_(std::move(file)), info_(std::move(info)), pool_(threads) {}
+
+FileDevice::~FileDevice() { pool_.join(); }
+
+void FileDevice::Read(uint64_t offset, uint32_t length, ReadDone done) {
+  asio::post(pool_, [this, offset, length, done = std::move(done)] {
+    std::string out(length, '\0');
+    Status s = file_->ReadExact(offset, std::as_writable_bytes(std::span(out.data(), length)));
+    if (!s.ok()) return done(s);
+    done(std::move(out));
+  });
+}
+
+void FileDevice::Write(uint64_t offset, std::string data, bool fua, Done done) {
+  asio::post(pool_, [this, offset, data = std::move(data), fua, done = std::move(done)] {
+    Status s = file_->Write(offset, std::as_bytes(std::span(data.data(), data.size())));
+    if (s.ok() && fua) s = file_->Sync();
+    done(s);
+  });
+}
+
+void FileDevice::Unmap(uint64_t offset, uint64_t length, Done done) {
+  asio::post(pool_, [this, offset, length, done = std::move(done)] {
+    done(file_->Discard(offset, length));
+  });
+}
+
+void FileDevice::Flush(Done done) {
+  asio::post(pool_, [this, done = std::move(done)] { done(file_->Sync()); });
+}
+
+}  // namespace cstor::bdev

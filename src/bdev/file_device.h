@@ -1,0 +1,42 @@
+// FileDevice: a block device on a file or a host block device, through Env, with blocking
+// IO on a bounded pool of worker threads. A missing file is created sparse at the size
+// asked for; unmap punches holes where the file system can.
+//
+// Thread-safety: every method may be called from any thread; callbacks run on a worker.
+#pragma once
+
+#include <asio/thread_pool.hpp>
+#include <memory>
+
+#include "bdev/block_device.h"
+#include "env/env.h"
+
+namespace cstor::bdev {
+
+struct FileDeviceOptions {
+  std::string path;
+  uint64_t size = 0;  // 0: the file's size (it must exist); else created or grown to this
+  uint32_t threads = 8;
+  std::string serial;  // empty: derived from the path
+  Env* env = Env::Default();
+};
+
+class FileDevice final : public BlockDevice {
+ public:
+  static Result<std::unique_ptr<FileDevice>> Open(FileDeviceOptions options);
+  ~FileDevice() override;  // waits for IO in progress
+
+  DeviceInfo Info() const override { return info_; }
+  void Read(uint64_t offset, uint32_t length, ReadDone done) override;
+  void Write(uint64_t offset, std::string data, bool fua, Done done) override;
+  void Unmap(uint64_t offset, uint64_t length, Done done) override;
+  void Flush(Done done) override;
+
+ private:
+  FileDevice(std::unique_ptr<File> file, DeviceInfo info, uint32_t threads);
+  std::unique_ptr<File> file_;
+  DeviceInfo info_;
+  asio::thread_pool pool_;
+};
+
+}  // namespace cstor::bdev

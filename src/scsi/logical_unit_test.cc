@@ -1,0 +1,150 @@
+#include "scsi/logical_unit.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "bdev/memory_device.h"
+
+namespace cstor::scsi {
+namespace {
+
+// Runs a logical unit over a memory device, with posted work run in order by the test.
+class LunTest : public ::testing::Test {
+ protected:
+  LunTest() : device_(1 << 20, "serial-1"), lun_(&device_, {}, [this](auto fn) { work_.push_back(std::move(fn)); }) {}
+
+  Response Run(std::initializer_list<uint8_t> cdb, std::string data_out = {},
+               std::string nexus = "iqn.test,i,0x1") {
+    Command c;
+    std::copy(cdb.begin(), cdb.end(), c.cdb.begin());
+    c.cdb_length = static_cast<uint8_t>(cdb.size());
+    c.data_out = std::move(data_out);
+    c.nexus = std::move(nexus);
+    std::optional<Response> out;
+    lun_.Execute(std::move(c), [&](Response r) { out = std::move(r); });
+    while (!out && !work_.empty()) {
+      auto fn = std::move(work_.front());
+      work_.pop_front();
+      fn();
+    }
+    EXPECT_TRUE(out.has_value());
+    return out.value_or(Response{});
+  }
+  static void ExpectSense(const Response& r, SenseKey key, uint8_t asc, uint8_t ascq = 0) {
+    ASSERT_EQ(r.status, ScsiStatus::kCheckCondition);
+    ASSERT_TRUE(r.sense);
+    EXPECT_EQ(r.sense->key, key);
+    EXPECT_EQ(r.sense->asc, asc);
+    EXPECT_EQ(r.sense->ascq, ascq);
+  }
+
+  bdev::MemoryDevice device_;
+  std::deque<std::function<void()>> work_;
+  LogicalUnit lun_;
+};
+
+TEST_F(LunTest, WritesAndReadsBack) {
+  std::string data(1024, 'x');
+  EXPECT_EQ(Run({0x2a, 0, 0, 0, 0, 2, 0, 0, 2, 0}, data).status, ScsiStatus::kGood);
+  Response r = Run({0x28, 0, 0, 0, 0, 2, 0, 0, 2, 0});
+  EXPECT_EQ(r.status, ScsiStatus::kGood);
+  EXPECT_EQ(r.data, data);
+  // READ(16) of the same blocks.
+  r = Run({0x88, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0});
+  EXPECT_EQ(r.data, data);
+}
+
+TEST_F(LunTest, RefusesOutOfRangeAndBadFields) {
+  const uint32_t blocks = (1 << 20) / 512;
+  ExpectSense(Run({0x28, 0, 0, 0, 0x08, 0x00, 0, 0, 1, 0}), SenseKey::kIllegalRequest, 0x21);
+  EXPECT_EQ(blocks, 2048u);
+  ExpectSense(Run({0x28, 0, 0, 0, 0x07, 0xff, 0, 0, 2, 0}), SenseKey::kIllegalRequest, 0x21);
+  ExpectSense(Run({0x28, 0x20, 0, 0, 0, 0, 0, 0, 1, 0}), SenseKey::kIllegalRequest, 0x24);
+  ExpectSense(Run({0xc0, 0, 0, 0, 0, 0}), SenseKey::kIllegalRequest, 0x20);
+  ExpectSense(Run({0x00, 0, 0, 0, 0, 0x04}), SenseKey::kIllegalRequest, 0x24);  // NACA
+}
+
+TEST_F(LunTest, InquiryAndVpd) {
+  Response r = Run({0x12, 0, 0, 0, 96, 0});
+  ASSERT_EQ(r.status, ScsiStatus::kGood);
+  EXPECT_EQ(r.data.substr(8, 8), "OpenEBS ");
+  EXPECT_EQ(static_cast<uint8_t>(r.data[4]) + 5u, r.data.size());
+  r = Run({0x12, 1, 0x80, 0, 255, 0});
+  EXPECT_EQ(r.data.substr(4), "serial-1");
+  r = Run({0x12, 1, 0xb2, 0, 255, 0});
+  EXPECT_EQ(static_cast<uint8_t>(r.data[5]) & 0x80, 0x80);  // LBPU
+  ExpectSense(Run({0x12, 1, 0x99, 0, 255, 0}), SenseKey::kIllegalRequest, 0x24);
+}
+
+TEST_F(LunTest, UnmapAndWriteSameDeallocate) {
+  Run({0x2a, 0, 0, 0, 0, 0, 0, 0, 16, 0}, std::string(8192, 'a'));
+  EXPECT_EQ(device_.allocated_pages(), 2u);
+  std::string unmap(24, '\0');
+  unmap[1] = 22;
+  unmap[3] = 16;
+  unmap[8 + 7] = 0;   // lba 0
+  unmap[8 + 11] = 8;  // 8 blocks
+  EXPECT_EQ(Run({0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0}, unmap).status, ScsiStatus::kGood);
+  EXPECT_EQ(device_.allocated_pages(), 1u);
+  // WRITE SAME(16) with UNMAP and a zero block deallocates the rest.
+  EXPECT_EQ(Run({0x93, 0x08, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 8, 0, 0}, std::string(512, '\0')).status,
+            ScsiStatus::kGood);
+  EXPECT_EQ(device_.allocated_pages(), 0u);
+  Response r = Run({0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0});
+  ASSERT_EQ(r.status, ScsiStatus::kGood);
+  EXPECT_EQ(r.data[8 + 12], 1);  // deallocated
+}
+
+TEST_F(LunTest, CompareAndWrite) {
+  Run({0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, std::string(512, 'a'));
+  std::string good = std::string(512, 'a') + std::string(512, 'b');
+  EXPECT_EQ(Run({0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}, good).status, ScsiStatus::kGood);
+  std::string bad = std::string(100, 'b') + std::string(412, 'x') + std::string(512, 'c');
+  Response r = Run({0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}, bad);
+  ExpectSense(r, SenseKey::kMiscompare, 0x1d);
+  EXPECT_EQ(r.sense->information, 100u);
+  EXPECT_EQ(Run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}).data, std::string(512, 'b'));
+}
+
+TEST_F(LunTest, ModeSenseAndSelectToggleWriteCache) {
+  Response r = Run({0x1a, 0x08, 0x08, 0, 255, 0});
+  ASSERT_EQ(r.status, ScsiStatus::kGood);
+  EXPECT_EQ(r.data[4], 0x08);
+  EXPECT_EQ(r.data[6] & 0x04, 0x04);  // WCE
+  std::string sel = std::string(4, '\0') + r.data.substr(4);
+  sel[6] = 0;  // WCE off
+  EXPECT_EQ(Run({0x15, 0x10, 0, 0, static_cast<uint8_t>(sel.size()), 0}, sel).status,
+            ScsiStatus::kGood);
+  r = Run({0x1a, 0x08, 0x08, 0, 255, 0});
+  EXPECT_EQ(r.data[6] & 0x04, 0);
+  ExpectSense(Run({0x1a, 0, 0xc8, 0, 255, 0}), SenseKey::kIllegalRequest, 0x39);
+}
+
+TEST_F(LunTest, Spc2ReservationConflictsForOthers) {
+  EXPECT_EQ(Run({0x16, 0, 0, 0, 0, 0}, {}, "a").status, ScsiStatus::kGood);
+  EXPECT_EQ(Run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, {}, "b").status,
+            ScsiStatus::kReservationConflict);
+  EXPECT_EQ(Run({0x12, 0, 0, 0, 36, 0}, {}, "b").status, ScsiStatus::kGood);
+  EXPECT_EQ(Run({0x17, 0, 0, 0, 0, 0}, {}, "a").status, ScsiStatus::kGood);
+  EXPECT_EQ(Run({0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, {}, "b").status, ScsiStatus::kGood);
+}
+
+TEST_F(LunTest, ResetRaisesUnitAttentionOnce) {
+  Run({0x00, 0, 0, 0, 0, 0});
+  lun_.Reset({"iqn.test,i,0x1"});
+  ExpectSense(Run({0x00, 0, 0, 0, 0, 0}), SenseKey::kUnitAttention, 0x29);
+  EXPECT_EQ(Run({0x00, 0, 0, 0, 0, 0}).status, ScsiStatus::kGood);
+}
+
+TEST_F(LunTest, ReportSupportedOpcodesListsTheTable) {
+  Response r = Run({0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0});
+  ASSERT_EQ(r.status, ScsiStatus::kGood);
+  EXPECT_EQ(GetBE(r.data, 0, 4), CommandTable().size() * 8);
+  r = Run({0xa3, 0x0c, 0x01, 0x28, 0, 0, 0, 0, 0, 64, 0, 0});
+  EXPECT_EQ(r.data[1] & 0x07, 3);
+  EXPECT_EQ(GetBE(r.data, 2, 2), 10u);
+}
+
+}  // namespace
+}  // namespace cstor::scsi
