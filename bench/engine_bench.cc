@@ -7,6 +7,7 @@
 //
 // Each pattern runs for a fixed time on each target, alternating rounds; the best round of
 // each target counts, which damps the noise of a shared machine.
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -229,49 +230,31 @@ int Main(const Config& c) {
 }  // namespace
 }  // namespace cstor
 
+
+// A size option such as 256M, checked by the project's own parser.
+static CLI::Validator SizeCheck() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        auto s = cstor::ParseSize(v);
+        return s.ok() ? std::string() : s.status().message();
+      },
+      "SIZE");
+}
+
 int main(int argc, char** argv) {
   cstor::Config c;
-  for (int i = 1; i < argc; i++) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        fmt::print(stderr, "{} needs a value\n", a);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--dir") {
-      c.dir = next();
-    } else if (a == "--size") {
-      auto s = cstor::ParseSize(next());
-      if (!s.ok()) {
-        fmt::print(stderr, "--size: {}\n", s.status().message());
-        return 2;
-      }
-      c.size = *s;
-    } else if (a == "--seconds") {
-      c.seconds = std::stod(next());
-    } else if (a == "--rounds") {
-      c.rounds = std::stoi(next());
-    } else if (a == "--buffered") {
-      c.direct = false;
-    } else if (a == "--block-size") {
-      auto s = cstor::ParseSize(next());
-      if (!s.ok()) {
-        fmt::print(stderr, "--block-size: {}\n", s.status().message());
-        return 2;
-      }
-      c.block_size = static_cast<uint32_t>(*s);
-    } else if (a == "--only") {
-      c.only = next();
-    } else if (a == "--target") {
-      c.target = next();
-    } else {
-      fmt::print(stderr,
-                 "usage: engine_bench [--dir DIR] [--size 1G] [--seconds 3] [--rounds 2] "
-                 "[--buffered] [--block-size 4K] [--only PATTERN] [--target plain|engine]\n");
-      return 2;
-    }
-  }
+  std::string size = "1G", block_size = "4K";
+  CLI::App app{"The engine against a plain file of the same size, same disk, same run"};
+  app.add_option("--dir", c.dir, "Where the pool and the plain file go")->capture_default_str();
+  app.add_option("--size", size, "Size of the volume and of the file")->check(SizeCheck())->capture_default_str();
+  app.add_option("--seconds", c.seconds, "Seconds per pattern and round")->capture_default_str();
+  app.add_option("--rounds", c.rounds, "Rounds (the best counts)")->capture_default_str();
+  app.add_flag("--buffered", [&c](int64_t) { c.direct = false; }, "Buffered IO instead of direct");
+  app.add_option("--block-size", block_size, "The engine volume's block size")->check(SizeCheck())->capture_default_str();
+  app.add_option("--only", c.only, "Run only patterns whose name contains this");
+  app.add_option("--target", c.target, "Run only this target")->check(CLI::IsMember({"plain", "engine"}));
+  CLI11_PARSE(app, argc, argv);
+  c.size = *cstor::ParseSize(size);
+  c.block_size = static_cast<uint32_t>(*cstor::ParseSize(block_size));
   return cstor::Main(c);
 }

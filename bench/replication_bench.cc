@@ -11,6 +11,7 @@
 // machine, before any network latency. Each pattern runs for a fixed time on each
 // configuration, alternating rounds; the best round counts, which damps the noise of a
 // shared machine.
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <asio/post.hpp>
@@ -363,42 +364,29 @@ int Main(const Config& c) {
 }  // namespace
 }  // namespace cstor
 
+
+// A size option such as 256M, checked by the project's own parser.
+static CLI::Validator SizeCheck() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        auto s = cstor::ParseSize(v);
+        return s.ok() ? std::string() : s.status().message();
+      },
+      "SIZE");
+}
+
 int main(int argc, char** argv) {
   cstor::Config c;
-  for (int i = 1; i < argc; i++) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        fmt::print(stderr, "{} needs a value\n", a);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--dir") {
-      c.dir = next();
-    } else if (a == "--size") {
-      auto s = cstor::ParseSize(next());
-      if (!s.ok()) {
-        fmt::print(stderr, "--size: {}\n", s.status().message());
-        return 2;
-      }
-      c.size = *s;
-    } else if (a == "--seconds") {
-      c.seconds = std::stod(next());
-    } else if (a == "--rounds") {
-      c.rounds = std::stoi(next());
-    } else if (a == "--buffered") {
-      c.direct = false;
-    } else if (a == "--only") {
-      c.only = next();
-    } else if (a == "--skip-rebuild") {
-      c.rebuild = false;
-    } else {
-      fmt::print(stderr,
-                 "usage: replication_bench [--dir DIR] [--size 256M] [--seconds 3] [--rounds 2] "
-                 "[--buffered] [--only PATTERN] [--skip-rebuild]\n");
-      return 2;
-    }
-  }
+  std::string size = "256M";
+  CLI::App app{"A replicated volume with RF=1 and RF=3 beside the engine alone, same run"};
+  app.add_option("--dir", c.dir, "Where the pools go")->capture_default_str();
+  app.add_option("--size", size, "Volume size")->check(SizeCheck())->capture_default_str();
+  app.add_option("--seconds", c.seconds, "Seconds per pattern and round")->capture_default_str();
+  app.add_option("--rounds", c.rounds, "Rounds (the best counts)")->capture_default_str();
+  app.add_flag("--buffered", [&c](int64_t) { c.direct = false; }, "Buffered IO instead of direct");
+  app.add_option("--only", c.only, "Run only patterns whose name contains this");
+  app.add_flag("--skip-rebuild", [&c](int64_t) { c.rebuild = false; }, "Skip the rebuild figures");
+  CLI11_PARSE(app, argc, argv);
+  c.size = *cstor::ParseSize(size);
   return cstor::Main(c);
 }

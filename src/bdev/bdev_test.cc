@@ -78,9 +78,9 @@ TEST(MemoryDevice, UnmapFreesWholePages) {
 class FileDeviceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/cstor-bdev-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    char dir_pattern[] = "/tmp/cstor-bdev-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_pattern), nullptr);
+    dir_ = dir_pattern;
   }
   void TearDown() override {
     (void)Env::Default()->DeleteFile(dir_ + "/lun.img");

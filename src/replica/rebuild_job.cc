@@ -136,19 +136,19 @@ void RebuildJob::RepairOwnTail() {
   store_->ChangedBetween(base_, below, [this, alive](Result<std::vector<uint64_t>> lbas) {
     if (!*alive) return;
     if (!lbas.ok()) return Fail(lbas.status().WithContext("list own changes"));
-    auto todo = std::make_shared<std::vector<uint64_t>>(std::move(*lbas));
+    auto tail_blocks = std::make_shared<std::vector<uint64_t>>(std::move(*lbas));
     // The step holds itself only through the request in flight (a weak reference here),
     // so the chain is freed when it ends.
     auto next = std::make_shared<std::function<void(size_t)>>();
     std::weak_ptr<std::function<void(size_t)>> weak_next = next;
-    *next = [this, alive, todo, weak_next](size_t at) {
+    *next = [this, alive, tail_blocks, weak_next](size_t at) {
       auto self = weak_next.lock();
       if (!*alive || !self) return;
-      if (at >= todo->size()) return OpenStream();
+      if (at >= tail_blocks->size()) return OpenStream();
       wire::BlockVersionsRequest req;
       req.snapshot = current_.snapshot;
-      size_t end = std::min(todo->size(), at + batch_blocks_);
-      req.blocks.assign(todo->begin() + at, todo->begin() + end);
+      size_t end = std::min(tail_blocks->size(), at + batch_blocks_);
+      req.blocks.assign(tail_blocks->begin() + at, tail_blocks->begin() + end);
       Request(wire::Op::kBlockVersions, wire::EncodePayload(req),
               [this, alive, self, end](Status st, const wire::Frame& f) {
                 if (!st.ok()) return Fail(st.WithContext("read versions from the source"));
