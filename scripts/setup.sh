@@ -11,6 +11,11 @@ packages=(
   libssl-dev libasio-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # real iSCSI peers: libiscsi's tools and conformance suite, its library for the benchmark,
+  # qemu-storage-daemon as an initiator exporting through FUSE, Debian's tgt as a baseline
+  libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra qemu-system-common fuse3 tgt
+  # file systems on iSCSI LUNs
+  e2fsprogs util-linux
 )
 
 missing=()

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
@@ -15,10 +16,13 @@
 #include "cli/cli.h"
 #include "iscsi/target.h"
 #include "replica/replica_server.h"
+#include "target/replicated_device.h"
 #include "target/volume_target.h"
 
 namespace cstor::cli {
 namespace {
+
+using target::ReplicatedDevice;
 
 // Blocks SIGINT and SIGTERM in this thread and every thread started after it, so that the
 // main thread can wait for them.
@@ -124,8 +128,59 @@ struct TargetArgs {
   // Serve a memory or file LUN over iSCSI instead of a replicated volume.
   std::string memory;
   std::string file;
+  // iSCSI.
   std::string portal = "127.0.0.1:3260";
+  std::string chap_user, chap_secret_file;
+  std::string mutual_chap_user, mutual_chap_secret_file;
+  uint32_t queue_depth = 128;
 };
+
+Result<std::optional<iscsi::ChapSecret>> ChapOption(const std::string& what,
+                                                    const std::string& user,
+                                                    const std::string& secret_file) {
+  if (user.empty() && secret_file.empty()) return std::optional<iscsi::ChapSecret>();
+  if (user.empty() || secret_file.empty()) {
+    return Status::InvalidArgument(fmt::format("{} needs both a user and a secret file", what));
+  }
+  auto text = Env::Default()->ReadSmallFile(secret_file);
+  if (!text.ok()) return text.status().WithContext(what + " secret file");
+  std::string secret = *text;
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  // RFC 7143 section 12.1.3: CHAP secrets of fewer than 96 bits are refused.
+  if (secret.size() < 12) {
+    return Status::InvalidArgument(fmt::format(
+        "{} secret in {} has {} bytes; CHAP needs at least 12", what, secret_file, secret.size()));
+  }
+  return std::optional<iscsi::ChapSecret>(iscsi::ChapSecret{user, secret});
+}
+
+Result<iscsi::TargetConfig> IscsiConfig(const TargetArgs& a) {
+  iscsi::TargetConfig c;
+  c.name = "iqn.2016-09.com.openebs.cstor:" + a.volume;
+  c.alias = a.volume;
+  c.portal = a.portal;
+  if (a.queue_depth < 1 || a.queue_depth > 4096) {
+    return Status::InvalidArgument("--queue-depth must be between 1 and 4096");
+  }
+  c.queue_depth = a.queue_depth;
+  CSTOR_ASSIGN_OR_RETURN(c.chap, ChapOption("CHAP", a.chap_user, a.chap_secret_file));
+  CSTOR_ASSIGN_OR_RETURN(c.mutual,
+                         ChapOption("mutual CHAP", a.mutual_chap_user, a.mutual_chap_secret_file));
+  if (c.mutual && !c.chap) {
+    return Status::InvalidArgument(
+        "mutual CHAP needs one-way CHAP too (--chap-user and --chap-secret-file)");
+  }
+  return c;
+}
+
+Result<std::unique_ptr<iscsi::Target>> StartIscsi(const TargetArgs& a, bdev::BlockDevice* device) {
+  CSTOR_ASSIGN_OR_RETURN(iscsi::TargetConfig c, IscsiConfig(a));
+  auto target = iscsi::Target::Start(c, device);
+  if (!target.ok()) return target.status().WithContext("iSCSI portal " + a.portal);
+  std::printf("iSCSI: %s%s\n", (*target)->url().c_str(), c.chap ? " (CHAP)" : "");
+  std::fflush(stdout);
+  return target;
+}
 
 // Serves a memory or file device as LUN 0 of iqn.2016-09.com.openebs.cstor:<volume>.
 Status RunLocalTarget(const TargetArgs& a) {
@@ -149,22 +204,18 @@ Status RunLocalTarget(const TargetArgs& a) {
     }
     CSTOR_ASSIGN_OR_RETURN(device, bdev::FileDevice::Open(fo));
   }
-  iscsi::TargetConfig c;
-  c.name = "iqn.2016-09.com.openebs.cstor:" + a.volume;
-  c.alias = a.volume;
-  c.portal = a.portal;
   TerminationSignals signals;
-  CSTOR_ASSIGN_OR_RETURN(auto target, iscsi::Target::Start(c, device.get()));
-  std::printf("serving %s at %s\n", a.volume.c_str(), target->url().c_str());
-  std::fflush(stdout);
+  CSTOR_ASSIGN_OR_RETURN(auto iscsi, StartIscsi(a, device.get()));
   int sig = 0;
   while ((sig = signals.Wait(1'000'000)) == 0) {
   }
   CSTOR_LOG_INFO("target {}: stopping on signal {}", a.volume, sig);
-  target->Stop();
+  iscsi->Stop();
   return Status::Ok();
 }
 
+// Serves a replicated volume: replicas connect on the replication port; once one has told
+// the volume's geometry, LUN 0 is served over iSCSI.
 Status RunTarget(const TargetArgs& a) {
   if (!a.memory.empty() || !a.file.empty()) return RunLocalTarget(a);
   target::TargetOptions o;
@@ -179,6 +230,7 @@ Status RunTarget(const TargetArgs& a) {
                            ParseSizeOption("--rebuild-rate", a.rebuild_rate));
   }
   if (a.status_interval < 0) return Status::InvalidArgument("--status-interval must be >= 0");
+  CSTOR_RETURN_IF_ERROR(IscsiConfig(a).status());  // bad iSCSI options fail before anything starts
   o.listen_address = a.listen;
   o.state_dir = a.state_dir;
   TerminationSignals signals;
@@ -188,14 +240,30 @@ Status RunTarget(const TargetArgs& a) {
   std::fflush(stdout);
   uint64_t interval = a.status_interval > 0 ? static_cast<uint64_t>(a.status_interval * 1e6)
                                             : 1'000'000;
+  std::unique_ptr<ReplicatedDevice> device;
+  std::unique_ptr<iscsi::Target> iscsi;
   std::string last;
+  bool said_waiting = false;
   while (true) {
-    int sig = signals.Wait(a.status_file.empty() ? interval : std::min<uint64_t>(interval, 1'000'000));
+    // Every 100 ms until the LUN is up, then at the status interval (at most 1 s when a
+    // status file is kept).
+    uint64_t wait = iscsi ? (a.status_file.empty() ? interval : std::min<uint64_t>(interval, 1'000'000))
+                          : 100'000;
+    int sig = signals.Wait(wait);
     if (sig != 0) {
       CSTOR_LOG_INFO("volume {}: stopping on signal {}", a.volume, sig);
       break;
     }
     auto st = t->GetStatus();
+    if (!iscsi) {
+      if (st.size > 0 && st.block_size > 0) {
+        device = std::make_unique<ReplicatedDevice>(t.get());
+        CSTOR_ASSIGN_OR_RETURN(iscsi, StartIscsi(a, device.get()));
+      } else if (!said_waiting) {
+        CSTOR_LOG_INFO("volume {}: iSCSI waits for a replica to tell the volume's size", a.volume);
+        said_waiting = true;
+      }
+    }
     if (!a.status_file.empty()) {
       Status w = Env::Default()->WriteSmallFileAtomically(a.status_file, StatusJson(st).dump(2));
       if (!w.ok()) CSTOR_LOG_WARN("cannot write --status-file: {}", w.ToString());
@@ -204,6 +272,7 @@ Status RunTarget(const TargetArgs& a) {
     if (a.status_interval > 0 && line != last) CSTOR_LOG_INFO("{}", line);
     last = line;
   }
+  if (iscsi) iscsi->Stop();
   t->Stop();
   return Status::Ok();
 }
@@ -283,7 +352,7 @@ Status RunReplica(const ReplicaArgs& a) {
 void AddReplicationCommands(Cli& cli) {
   auto t = std::make_shared<TargetArgs>();
   auto* target = cli.app.add_subcommand(
-      "target", "Serve one volume: replicate its writes to its replicas (replication port)");
+      "target", "Serve one volume over iSCSI: replicate its writes to its replicas (replication port), or serve a memory or file LUN");
   target->add_option("--volume", t->volume, "Volume name")->required();
   target->add_option("--secret", t->secret, "The volume's secret (visible to ps; prefer --secret-file)");
   target->add_option("--secret-file", t->secret_file, "File holding the volume's secret");
@@ -302,7 +371,17 @@ void AddReplicationCommands(Cli& cli) {
       ->capture_default_str();
   target->add_option("--memory", t->memory, "Serve a memory LUN of this size over iSCSI");
   target->add_option("--file", t->file, "Serve this file over iSCSI (created sparse with --size)");
-  target->add_option("--portal", t->portal, "iSCSI portal address")->capture_default_str();
+  target->add_option("--portal", t->portal, "iSCSI portal address (port 0: any free port)")
+      ->capture_default_str();
+  target->add_option("--chap-user", t->chap_user, "CHAP: the user initiators log in as");
+  target->add_option("--chap-secret-file", t->chap_secret_file,
+                     "CHAP: file holding the initiators' secret (12 to 255 bytes)");
+  target->add_option("--mutual-chap-user", t->mutual_chap_user,
+                     "Mutual CHAP: the user the target answers as");
+  target->add_option("--mutual-chap-secret-file", t->mutual_chap_secret_file,
+                     "Mutual CHAP: file holding the target's secret");
+  target->add_option("--queue-depth", t->queue_depth, "iSCSI commands in flight per session")
+      ->capture_default_str();
   OnRun(cli, target, [t] { return RunTarget(*t); });
 
   auto r = std::make_shared<ReplicaArgs>();

@@ -241,6 +241,21 @@ void Connection::DataOut(const Pdu& pdu) {
                    nexus_, t.itt, offset, pdu.data.size(), t.received, t.edtl);
     return Reject(pdu, kProtocolError);
   }
+  // Each sequence numbers its PDUs from 0. At ErrorRecoveryLevel 0 a gap or a repeat is not
+  // recovered: the command ends with ABORTED COMMAND (the initiator retries it) and the
+  // rest of its data is dropped on arrival.
+  if (t.sequence_done || ttt != t.sequence_ttt) {
+    t.sequence_ttt = ttt;
+    t.next_data_sn = 0;
+  }
+  const uint32_t data_sn = pdu.u32(36);
+  if (data_sn != t.next_data_sn) {
+    CSTOR_LOG_WARN("iscsi: {}: Data-Out for task {:#x} has DataSN {}, expected {}", nexus_, t.itt,
+                   data_sn, t.next_data_sn);
+    return Complete(t.itt, scsi::Response::Check(scsi::Sense::DataPhaseError()));
+  }
+  t.next_data_sn++;
+  t.sequence_done = pdu.final();
   t.cmd.data_out.append(pdu.data);
   t.received += static_cast<uint32_t>(pdu.data.size());
   if (ttt != kReservedTag && pdu.final()) {
@@ -316,6 +331,7 @@ void Connection::Complete(uint32_t itt, scsi::Response r) {
     if (moved < edtl) residual_flags = 0x02, residual = static_cast<uint32_t>(edtl - moved);
     if (moved > edtl) residual_flags = 0x04, residual = static_cast<uint32_t>(moved - edtl);
   }
+  OpenWindow();  // before the first PDU that carries MaxCmdSN
   uint32_t data_sn = 0;
   if (t.read && !r.data.empty() && edtl > 0) {
     const std::string_view data = std::string_view(r.data).substr(0, edtl);
@@ -351,7 +367,6 @@ void Connection::Complete(uint32_t itt, scsi::Response r) {
     resp.data[1] = static_cast<char>(sense.size());
     resp.data += sense;
   }
-  OpenWindow();
   Send(std::move(resp), true);
   FinishAbortsIfIdle();
 }

@@ -54,6 +54,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint32_t r2t_sn = 0;
     uint32_t next_ttt = 0;
     uint32_t unsolicited_end = 0;  // Data-Out without an R2T may fill up to here
+    // The Data-Out sequence under way (one per R2T, plus the unsolicited one): its target
+    // transfer tag, the DataSN its next PDU must carry, and whether its last PDU came.
+    uint32_t sequence_ttt = 0;
+    uint32_t next_data_sn = 0;
+    bool sequence_done = true;
     uint64_t lun_raw = 0;
     bool refused = false;  // more data than any command may carry: answered, not collected
     bool running = false;

@@ -127,9 +127,9 @@ class LogicalUnit {
 
   static constexpr uint64_t kMaxDeviceIo = 1 << 20;
   static constexpr uint32_t kMaxCompareAndWriteBlocks = 255;
-  static constexpr uint32_t kMaxUnmapBlocks = 1 << 22;  // 2 GiB per descriptor
+  static constexpr uint32_t kMaxUnmapBlocks = 1 << 20;  // 512 MiB per command
   static constexpr uint32_t kMaxUnmapDescriptors = 256;
-  static constexpr uint64_t kMaxWriteSameBlocks = 1 << 22;
+  static constexpr uint64_t kMaxWriteSameBlocks = 1 << 15;  // 16 MiB per command
 
   bdev::BlockDevice* device_;
   const LunOptions options_;

@@ -144,10 +144,11 @@ void LogicalUnit::WriteSame(const TaskPtr& t) {
     return Finish(t, Response::Check(Sense::InvalidFieldInCdb(count_byte)));
   }
   if (!CheckRange(t, lba, count, /*limit_transfer=*/false)) return;
-  std::string block = ndob ? std::string(bdev::kSectorSize, '\0') : c.data_out.substr(0, bdev::kSectorSize);
-  if (block.size() < bdev::kSectorSize) {
+  // Exactly one block of data follows, unless NDOB says none does.
+  if (c.data_out.size() != (ndob ? 0 : bdev::kSectorSize)) {
     return Finish(t, Response::Check(Sense::ParameterListLengthError()));
   }
+  std::string block = ndob ? std::string(bdev::kSectorSize, '\0') : c.data_out;
   const bool zeros = std::all_of(block.begin(), block.end(), [](char ch) { return ch == 0; });
   auto finish = [this, t](Status s) {
     if (!s.ok()) return FinishWithDeviceError(t, s, true);
@@ -202,12 +203,14 @@ void LogicalUnit::Unmap(const TaskPtr& t) {
     return Finish(t, Response::Check(Sense::InvalidFieldInParameterList(2)));
   }
   std::vector<Extent> extents;
+  uint64_t total = 0;  // MAXIMUM UNMAP LBA COUNT bounds the whole command
   for (uint64_t i = 0; i < n; i++) {
     const uint64_t lba = GetBE(p, 8 + 16 * i, 8), count = GetBE(p, 16 + 16 * i, 4);
     if (lba > blocks() || count > blocks() - lba) {
       return Finish(t, Response::Check(Sense::LbaOutOfRange()));
     }
-    if (count > kMaxUnmapBlocks) {
+    total += count;
+    if (total > kMaxUnmapBlocks) {
       return Finish(t, Response::Check(Sense::InvalidFieldInParameterList(16 + 16 * i)));
     }
     extents.push_back({lba, count});

@@ -88,6 +88,7 @@ struct Sense {
   static Sense WriteProtected() { return Of(SenseKey::kDataProtect, 0x27, 0x00); }
   static Sense NotReady() { return Of(SenseKey::kNotReady, 0x04, 0x01); }  // becoming ready
   static Sense Offline() { return Of(SenseKey::kNotReady, 0x04, 0x00); }   // cause not reportable
+  static Sense DataPhaseError() { return Of(SenseKey::kAbortedCommand, 0x4b, 0x00); }
   static Sense InternalTargetFailure() { return Of(SenseKey::kHardwareError, 0x44, 0x00); }
   static Sense PowerOnOrReset() { return Of(SenseKey::kUnitAttention, 0x29, 0x00); }
   static Sense CapacityChanged() { return Of(SenseKey::kUnitAttention, 0x2a, 0x09); }

@@ -358,7 +358,9 @@ void LogicalUnit::ReportSupportedOpcodes(const TaskPtr& t) {
   } else {
     out[1] = static_cast<char>(0x03 | (timeouts ? 0x80 : 0));
     PutBE(&out, 2, c->cdb_length, 2);
+    const size_t at = out.size();
     out.append(reinterpret_cast<const char*>(c->usage.data()), c->cdb_length);
+    out[at] = static_cast<char>(c->opcode);  // SPC-4: usage data starts with the opcode
     if (timeouts) out += timeout_descriptor();
   }
   Finish(t, Response::Good(Trim(std::move(out), allocation)));

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# libiscsi's conformance suite (iscsi-test-cu -d -t ALL, every test that needs no special
+# hardware) against `cstor target` serving a memory LUN, a file LUN or a replicated RF=3
+# LUN on loopback. Fails on any failed test not listed in KNOWN_FAILURES below.
+#   iscsi_conformance_test.sh PATH_TO_CSTOR memory|file|replicated
+set -euo pipefail
+cstor=$1
+mode=$2
+root=$(cd "$(dirname "$0")/.." && pwd)
+command -v iscsi-test-cu >/dev/null || { echo "iscsi-test-cu missing (Debian: libiscsi-bin)"; exit 1; }
+
+# Tests that cannot pass against a correct target with 4096-byte physical blocks, and why.
+declare -A KNOWN_FAILURES=(
+  # Its second loop unmaps LBAs [0, i), asks GET LBA STATUS for LBA i+1 and requires the
+  # first descriptor to start at LBA i+8 (i + logical blocks per physical block). SBC-3
+  # requires that descriptor to contain the requested LBA, so with LBPPBE > 0 no
+  # conforming answer exists (with 512-byte physical blocks the two LBAs agree).
+  [GetLBAStatus.UnmapSingle]=1
+)
+
+dir=$(mktemp -d /tmp/cstor-conformance.XXXXXX)
+target_pid=""
+source "$root/scripts/lib/local-volume.sh"
+cleanup() {
+  [[ -n $target_pid ]] && { kill "$target_pid" 2>/dev/null || true; wait "$target_pid" 2>/dev/null || true; }
+  lv_stop
+  if [[ ${KEEP:-0} == 1 ]]; then echo "kept $dir"; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+
+portal=127.0.0.1:$(lv_free_port)
+case $mode in
+  memory | file)
+    if [[ $mode == memory ]]; then
+      lun=(--memory 64M)
+    else
+      lun=(--file "$dir/lun.img" --size 64M)
+    fi
+    "$cstor" target --volume vol1 "${lun[@]}" --portal "$portal" >"$dir/target.out" 2>"$dir/target.log" &
+    target_pid=$!
+    url=""
+    for ((i = 0; i < 100; i++)); do
+      [[ -z $url ]] || break
+      sleep 0.1
+      url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/target.out")
+    done
+    ;;
+  replicated)
+    lv_init "$cstor" "$dir/volume" vol1 64M --buffered
+    for i in 1 2 3; do lv_start_replica "$i"; done
+    lv_start_target "$portal"
+    url=$(lv_wait_url 60)
+    ;;
+  *) echo "mode must be memory, file or replicated"; exit 2 ;;
+esac
+[[ -n $url ]] || { echo "the target did not start"; cat "$dir"/*.log; exit 1; }
+echo "== iscsi-test-cu -d -t ALL $url"
+
+iscsi-test-cu -d -t ALL "$url" >"$dir/suite.log" 2>&1 || true
+grep -A3 "Run Summary" "$dir/suite.log" || { tail -n 50 "$dir/suite.log"; echo "FAIL: the suite did not finish"; exit 1; }
+
+# The failed tests, as SUITE.TEST: the suite log names suites and tests; a test failed
+# when its result line ends in FAILED.
+mapfile -t failed < <(awk '/^Suite: /{suite=$2} /^  Test: /{test=$2} /FAILED$/{print suite "." test}' \
+  "$dir/suite.log" | sort -u)
+unexpected=0
+for t in "${failed[@]}"; do
+  if [[ -n ${KNOWN_FAILURES[$t]:-} ]]; then
+    echo "   known failure (see this script): $t"
+  else
+    echo "FAIL: $t"
+    unexpected=1
+  fi
+done
+if ((unexpected)); then
+  grep -B2 -A6 "FAILED" "$dir/suite.log" | head -n 80
+  tail -n 20 "$dir"/*.log "$dir"/volume/logs/*.log 2>/dev/null || true
+  exit 1
+fi
+echo "PASS ($mode)"
