@@ -61,6 +61,16 @@ attach() {
   loop=$(losetup --find --show "$dir/lun")
 }
 
+# wait_log PATTERN AFTER_LINE SECONDS: waits for PATTERN in the target's log past a line.
+wait_log() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    tail -n +"$(($2 + 1))" "$dir/volume/logs/target.log" | grep -q -- "$1" && return 0
+    sleep 0.1
+  done
+  fail "no '$1' in the target's log after $3 s"
+}
+
 portal=127.0.0.1:$(lv_free_port)
 iqn=iqn.2016-09.com.openebs.cstor:vol1
 if [[ $mode == memory ]]; then
@@ -95,9 +105,11 @@ for d in $(seq 1 24); do
   if [[ $mode == replicated && $d == 8 ]]; then
     kill -9 "${LV_REPLICA_PID[2]}"
     wait "${LV_REPLICA_PID[2]}" 2>/dev/null || true
-    echo "   killed replica2 after 8 directories"
+    wait_log "replica replica2 disconnected" 0 30
+    echo "   killed replica2 after 8 directories; the volume is Degraded"
   fi
   if [[ $mode == replicated && $d == 16 ]]; then
+    restarted_at=$(wc -l <"$dir/volume/logs/target.log")
     lv_start_replica 2
     echo "   restarted replica2 after 16 directories"
   fi
@@ -107,14 +119,10 @@ umount "$dir/mnt"
 detach
 
 if [[ $mode == replicated ]]; then
-  for ((i = 0; i < 600; i++)); do
-    grep -q '"phase": "Healthy"' "$dir/volume/status.json" && break
-    sleep 0.2
-  done
-  grep -q '"phase": "Healthy"' "$dir/volume/status.json" || fail "the volume did not rebuild to Healthy"
-  grep -oE "replica replica2 copied [0-9]+ bytes from [a-z0-9]+" "$dir/volume/logs/target.log" |
-    sed 's/^/   /' || fail "replica2 was not rebuilt"
-  echo "   the volume is Healthy again"
+  wait_log "replica replica2 is healthy" "$restarted_at" 120
+  grep -ohE "replica2 copied [0-9]+ bytes from [a-z0-9]+" "$dir/volume/logs/replica2.log" |
+    tail -n 1 | sed 's/^/   /'
+  echo "   replica2 rebuilt; the volume is Healthy again"
 fi
 
 echo "== fresh attach: fsck, mount, compare checksums"
