@@ -15,6 +15,13 @@ if(CSTOR_SANITIZE)
   add_compile_definitions(CSTOR_SANITIZED=1)
 endif()
 
+# Fuzz builds: every library carries coverage counters and sanitizers, so that the fuzzers
+# are guided by (and check) the code they drive, not only their own entry points.
+if(CSTOR_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # cstor_library(NAME SOURCES a.cc b.cc DEPS x y)
 function(cstor_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})

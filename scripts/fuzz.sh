@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Builds the fuzzers with clang and runs each for a bounded time (CSTOR_FUZZ_SECONDS, 60 by
-# default), starting from a seed corpus of valid frames. A crash fails the script; its input
+# default), each starting from a seed corpus of valid inputs. A crash fails the script; its input
 # is left in build/fuzz/crash-* and can be replayed with `build/fuzz/fuzz/<fuzzer> <file>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${CSTOR_FUZZ_SECONDS:-60}
 cmake --preset fuzz >/dev/null
-fuzzers=(replication_frame_fuzz)
+fuzzers=(replication_frame_fuzz iscsi_pdu_fuzz scsi_cdb_fuzz)
 cmake --build --preset fuzz --target make_seeds "${fuzzers[@]}"
 for f in "${fuzzers[@]}"; do
   corpus=build/fuzz/corpus-$f
   log=build/fuzz/$f.log
   mkdir -p "$corpus"
-  build/fuzz/fuzz/make_seeds "$corpus"
+  build/fuzz/fuzz/make_seeds "$f" "$corpus"
   echo "== fuzz $f for ${seconds}s"
   rc=0
   (cd build/fuzz && "fuzz/$f" -max_total_time="$seconds" -print_final_stats=1 "corpus-$f") \

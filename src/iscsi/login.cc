@@ -261,7 +261,9 @@ std::string Login::Declarative(const std::string& key, const std::string& value,
 }
 
 std::string Login::Operational(const TextPairs& keys, TextPairs* reply) {
-  for (const auto& [k, v] : keys) {
+  for (const auto& pair : keys) {
+    const std::string& k = pair.first;
+    const std::string& v = pair.second;
     if (k == "InitiatorName" || k == "InitiatorAlias" || k == "SessionType" || k == "TargetName") {
       std::string e = Declarative(k, v, reply);
       if (!e.empty()) return e;

@@ -74,7 +74,8 @@ void LogicalUnit::ReadCapacity16(const TaskPtr& t) {
 
 void LogicalUnit::Read(const TaskPtr& t) {
   if (HasProtectionBits(t->cmd)) return Finish(t, Response::Check(Sense::InvalidFieldInCdb(1, 7)));
-  auto [lba, count] = LbaAndLength(t->cmd);
+  const Extent16 range = LbaAndLength(t->cmd);
+  const uint64_t lba = range.lba, count = range.count;
   if (!CheckRange(t, lba, count)) return;
   if (count == 0) return Finish(t, Response::Good());
   DeviceRead(lba, count, [this, t](Result<std::string> r) {
@@ -85,7 +86,9 @@ void LogicalUnit::Read(const TaskPtr& t) {
 
 void LogicalUnit::Write(const TaskPtr& t) {
   if (HasProtectionBits(t->cmd)) return Finish(t, Response::Check(Sense::InvalidFieldInCdb(1, 7)));
-  auto [lba, count] = LbaAndLength(t->cmd);
+  const Extent16 range = LbaAndLength(t->cmd);
+  const uint64_t lba = range.lba;
+  uint64_t count = range.count;
   if (!CheckRange(t, lba, count)) return;
   if (count == 0) return Finish(t, Response::Good());
   // An initiator whose expected length is short of the CDB's sends less: the whole blocks
@@ -108,7 +111,8 @@ void LogicalUnit::Verify(const TaskPtr& t) {
   if (HasProtectionBits(t->cmd)) return Finish(t, Response::Check(Sense::InvalidFieldInCdb(1, 7)));
   const uint8_t bytchk = (t->cmd.cdb[1] >> 1) & 0x03;
   if (bytchk == 2) return Finish(t, Response::Check(Sense::InvalidFieldInCdb(1, 2)));
-  auto [lba, count] = LbaAndLength(t->cmd);
+  const Extent16 range = LbaAndLength(t->cmd);
+  const uint64_t lba = range.lba, count = range.count;
   if (!CheckRange(t, lba, count)) return;
   if (count == 0) return Finish(t, Response::Good());
   const uint64_t expected = bytchk == 1 ? count * bdev::kSectorSize
@@ -138,7 +142,8 @@ void LogicalUnit::WriteSame(const TaskPtr& t) {
   if (c.cdb[1] & 0x10) return Finish(t, Response::Check(Sense::InvalidFieldInCdb(1, 4)));  // ANCHOR
   const bool unmap = c.cdb[1] & 0x08;
   const bool ndob = c.opcode() == 0x93 && (c.cdb[1] & 0x01);
-  auto [lba, count] = LbaAndLength(c);
+  const Extent16 range = LbaAndLength(c);
+  const uint64_t lba = range.lba, count = range.count;
   const uint16_t count_byte = c.opcode() == 0x41 ? 7 : 10;
   if (count == 0 || count > kMaxWriteSameBlocks) {
     return Finish(t, Response::Check(Sense::InvalidFieldInCdb(count_byte)));
@@ -284,7 +289,8 @@ void LogicalUnit::CompareAndWrite(const TaskPtr& t) {
 }
 
 void LogicalUnit::SynchronizeCache(const TaskPtr& t) {
-  auto [lba, count] = LbaAndLength(t->cmd);
+  const Extent16 range = LbaAndLength(t->cmd);
+  const uint64_t lba = range.lba, count = range.count;
   if (!CheckRange(t, lba, count, /*limit_transfer=*/false)) return;
   device_->Flush([this, t](Status s) {
     post_([this, t, s] {
