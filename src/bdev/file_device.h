@@ -1,5 +1,6 @@
 // FileDevice: a block device on a file or a host block device, through Env, with blocking
-// IO on a bounded pool of worker threads. A missing file is created sparse at the size
+// IO on a bounded pool of worker threads. Small reads the page cache holds, and small
+// writes without FUA (into the page cache), run on the caller's thread. A missing file is created sparse at the size
 // asked for; unmap punches holes where the file system can.
 //
 // Thread-safety: every method may be called from any thread; callbacks run on a worker.
@@ -33,6 +34,8 @@ class FileDevice final : public BlockDevice {
   void Flush(Done done) override;
 
  private:
+  static constexpr uint32_t kInlineReadMax = 128 * 1024;
+  static constexpr uint32_t kInlineWriteMax = 64 * 1024;
   FileDevice(std::unique_ptr<File> file, DeviceInfo info, uint32_t threads);
   std::unique_ptr<File> file_;
   DeviceInfo info_;

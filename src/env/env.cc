@@ -14,6 +14,8 @@ Status File::ReadExact(uint64_t offset, std::span<std::byte> out) {
   return Status::Ok();
 }
 
+size_t File::ReadCached(uint64_t, std::span<std::byte>) { return 0; }
+
 Status File::Discard(uint64_t offset, uint64_t length) {
   static const std::vector<std::byte> zeros(1 << 20);
   while (length > 0) {

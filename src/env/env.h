@@ -44,6 +44,10 @@ class File {
 
   // Reads exactly out.size() bytes or fails with IoError.
   Status ReadExact(uint64_t offset, std::span<std::byte> out);
+  // Reads what can be read without waiting for the device (from the page cache, or holes):
+  // answers how many bytes from the front of `out` it filled, possibly 0. The default
+  // cannot tell and answers 0. For callers on an event loop that must not block.
+  virtual size_t ReadCached(uint64_t offset, std::span<std::byte> out);
 };
 
 // Held while a lock file is locked; unlocking is destruction.

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <random>
@@ -18,6 +20,8 @@ namespace {
 class PosixFile final : public File {
  public:
   PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(const PosixFile&) = delete;
+  PosixFile& operator=(const PosixFile&) = delete;
   ~PosixFile() override { ::close(fd_); }
 
   Result<size_t> Read(uint64_t offset, std::span<std::byte> out) override {
@@ -28,6 +32,24 @@ class PosixFile final : public File {
       if (n < 0) {
         if (errno == EINTR) continue;
         return Status::FromErrno(errno, "read " + path_);
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  }
+
+  size_t ReadCached(uint64_t offset, std::span<std::byte> out) override {
+    if (!nowait_reads_.load(std::memory_order_relaxed)) return 0;
+    size_t done = 0;
+    while (done < out.size()) {
+      iovec iov{out.data() + done, out.size() - done};
+      ssize_t n = ::preadv2(fd_, &iov, 1, static_cast<off_t>(offset + done), RWF_NOWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        // EAGAIN: not cached. EOPNOTSUPP: the file system cannot say; stop asking.
+        if (errno == EOPNOTSUPP) nowait_reads_.store(false, std::memory_order_relaxed);
+        break;
       }
       if (n == 0) break;
       done += static_cast<size_t>(n);
@@ -81,6 +103,7 @@ class PosixFile final : public File {
  private:
   const int fd_;
   const std::string path_;
+  std::atomic<bool> nowait_reads_{true};
 };
 
 class PosixFileLock final : public FileLock {

@@ -66,43 +66,46 @@ void Connection::Close(const std::string& why) {
 
 void Connection::ReadMore() {
   if (phase_ == Phase::kClosed) return;
-  const size_t have = in_.size();
-  in_.resize(have + 256 * 1024);
+  if (in_end_ == in_.size()) {
+    if (in_begin_ > 0) {  // make room by moving the unparsed tail to the front
+      std::copy(in_.begin() + static_cast<ptrdiff_t>(in_begin_),
+                in_.begin() + static_cast<ptrdiff_t>(in_end_), in_.begin());
+      in_end_ -= in_begin_;
+      in_begin_ = 0;
+    } else {  // one PDU larger than the buffer
+      in_.resize(in_.size() * 2);
+    }
+  }
   auto self = shared_from_this();
-  socket_.async_read_some(asio::buffer(in_.data() + have, in_.size() - have),
-                          [self, have](asio::error_code ec, size_t n) {
-                            self->in_.resize(have + n);
+  socket_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                          [self](asio::error_code ec, size_t n) {
                             if (ec) return self->Close(ec == asio::error::eof ? "initiator hung up" : ec.message());
-                            self->OnBytes(n);
+                            self->in_end_ += n;
+                            self->OnBytes();
                           });
 }
 
-void Connection::OnBytes(size_t) {
+void Connection::OnBytes() {
   last_heard_ = target_->NowMillis();
   ping_outstanding_ = false;
   while (phase_ != Phase::kClosed) {
     Pdu pdu;
-    auto used = parser_.Parse(std::string_view(in_).substr(in_used_), &pdu);
+    auto used = parser_.Parse(std::string_view(in_.data() + in_begin_, in_end_ - in_begin_), &pdu);
     if (!used.ok()) {
       if (used.status().Is(Code::kCorruption)) {
         Pdu bad;
-        std::copy(in_.begin() + in_used_, in_.begin() + in_used_ + kBhsSize, bad.bhs.begin());
+        std::copy(in_.begin() + static_cast<ptrdiff_t>(in_begin_),
+                  in_.begin() + static_cast<ptrdiff_t>(in_begin_ + kBhsSize), bad.bhs.begin());
         Reject(bad, kDataDigestError);  // ErrorRecoveryLevel 0: then the connection goes
       }
       Flush();
       return Close(used.status().message());
     }
     if (*used == 0) break;
-    in_used_ += *used;
+    in_begin_ += *used;
     HandlePdu(std::move(pdu));
   }
-  if (in_used_ == in_.size()) {
-    in_.clear();
-    in_used_ = 0;
-  } else if (in_used_ > (1u << 20)) {
-    in_.erase(0, in_used_);
-    in_used_ = 0;
-  }
+  if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
   ReadMore();
 }
 

@@ -66,7 +66,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   void ReadMore();
-  void OnBytes(size_t n);
+  void OnBytes();
   void HandlePdu(Pdu pdu);
   void HandleLogin(const Pdu& pdu);
   void HandleFullFeature(Pdu pdu);
@@ -95,8 +95,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Phase phase_ = Phase::kLogin;
   Login login_;
   PduParser parser_;
-  std::string in_;
-  size_t in_used_ = 0;
+  // Received bytes: [in_begin_, in_end_) of in_ are not yet parsed. The buffer is reused
+  // (never zero-filled per read) and grows only for a PDU larger than it.
+  std::vector<char> in_ = std::vector<char>(512 * 1024);
+  size_t in_begin_ = 0, in_end_ = 0;
   std::string out_, writing_;
   bool write_in_progress_ = false;
   bool flush_posted_ = false;

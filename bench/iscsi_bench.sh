@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs iscsi_bench against, in one run on loopback: (a) Debian's tgt serving a file LUN,
+# (b) `cstor target` serving the same kind of file LUN, (c) `cstor target` serving an RF=3
+# replicated volume (three replica processes, pools in the same directory). Ratios are to
+# tgt.
+#   bench/iscsi_bench.sh [--dir DIR] [--size 1G] [--seconds 5] [--region 256M]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=/tmp/cstor-iscsi-bench size=1G seconds=5 region=256M
+while (($#)); do
+  case $1 in
+    --dir) dir=$2; shift 2 ;;
+    --size) size=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --region) region=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+cstor=$root/build/release/src/cli/cstor
+bench=$root/build/release/bench/iscsi_bench
+tgt_lun=$root/../shared/tools/tgt-lun
+[[ -x $cstor && -x $bench ]] || { echo "build first: cmake --build --preset release" >&2; exit 1; }
+[[ -x $tgt_lun ]] || { echo "the tgt reference tool is missing: $tgt_lun" >&2; exit 1; }
+
+source "$root/scripts/lib/local-volume.sh"
+file_pid=""
+cleanup() {
+  "$tgt_lun" stop || true
+  [[ -n $file_pid ]] && { kill "$file_pid" 2>/dev/null || true; wait "$file_pid" 2>/dev/null || true; }
+  lv_stop
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+rm -rf "$dir"
+mkdir -p "$dir"
+
+# Both file LUNs are written in full first, so neither serves holes.
+prefill() {
+  truncate -s "$size" "$1"
+  dd if=/dev/zero of="$1" bs=1M count=$(($(stat -c %s "$1") / 1048576)) conv=notrunc status=none
+}
+prefill "$dir/tgt.img"
+prefill "$dir/cstor.img"
+
+tgt_url=$("$tgt_lun" start "$dir/tgt.img" "$size" "$(lv_free_port)" | tail -n 1)
+
+file_portal=127.0.0.1:$(lv_free_port)
+"$cstor" target --volume file --file "$dir/cstor.img" --portal "$file_portal" \
+  >"$dir/file.out" 2>"$dir/file.log" &
+file_pid=$!
+for ((i = 0; i < 50; i++)); do grep -q "^iSCSI:" "$dir/file.out" && break; sleep 0.1; done
+file_url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/file.out")
+
+lv_init "$cstor" "$dir/rf3" rf3 "$size"
+for i in 1 2 3; do lv_start_replica "$i"; done
+lv_start_target "127.0.0.1:$(lv_free_port)" --status-interval 0
+rf3_url=$(lv_wait_url 120)
+
+echo "tgt:   $tgt_url"
+echo "file:  $file_url"
+echo "rf3:   $rf3_url"
+"$bench" --target "tgt=$tgt_url" --target "file=$file_url" --target "rf3=$rf3_url" \
+  --seconds "$seconds" --region "$region"
