@@ -22,6 +22,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/units.h"
@@ -197,10 +198,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> targets;
   double seconds = 5;
   std::string region_text = "256M";
+  std::string only;
+  bool no_fill = false;
   app.add_option("--target", targets, "LABEL=URL; the first is the baseline")->required();
   app.add_option("--seconds", seconds, "Seconds per pattern and target")->capture_default_str();
   app.add_option("--region", region_text, "Bytes of each LUN the patterns use")
       ->capture_default_str();
+  app.add_option("--only", only, "Run only the patterns whose name contains this, e.g. QD16");
+  app.add_flag("--no-fill", no_fill, "Skip the fill (the LUNs were filled before)");
   CLI11_PARSE(app, argc, argv);
   auto region = cstor::ParseSize(region_text);
   if (!region.ok() || *region < (8u << 20)) {
@@ -226,6 +231,7 @@ int main(int argc, char** argv) {
       }
     }
     for (auto& s : sessions) {
+      if (no_fill) break;
       std::printf("fill %-10s %s sequentially ...", s->label().c_str(),
                   cstor::FormatBytes(*region).c_str());
       std::fflush(stdout);
@@ -235,6 +241,7 @@ int main(int argc, char** argv) {
     std::printf("\n%-18s %-10s %10s %10s %10s %10s %8s\n", "pattern", "target", "IOPS", "MiB/s",
                 "mean us", "p99 us", "ratio");
     for (const Pattern& p : kPatterns) {
+      if (std::string_view(p.name).find(only) == std::string_view::npos) continue;
       double baseline = 0;
       for (auto& s : sessions) {
         Result r = s->Run(p, *region, seconds);

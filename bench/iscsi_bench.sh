@@ -51,7 +51,7 @@ file_pid=$!
 for ((i = 0; i < 50; i++)); do grep -q "^iSCSI:" "$dir/file.out" && break; sleep 0.1; done
 file_url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/file.out")
 
-lv_init "$cstor" "$dir/rf3" rf3 "$size"
+lv_init "$cstor" "$dir/rf3" rf3 "$size" ${POOL_FLAGS:-}
 for i in 1 2 3; do lv_start_replica "$i"; done
 lv_start_target "127.0.0.1:$(lv_free_port)" --status-interval 0
 rf3_url=$(lv_wait_url 120)

@@ -173,9 +173,10 @@ Result<iscsi::TargetConfig> IscsiConfig(const TargetArgs& a) {
   return c;
 }
 
-Result<std::unique_ptr<iscsi::Target>> StartIscsi(const TargetArgs& a, bdev::BlockDevice* device) {
+Result<std::unique_ptr<iscsi::Target>> StartIscsi(const TargetArgs& a, bdev::BlockDevice* device,
+                                                  net::EventLoop* loop = nullptr) {
   CSTOR_ASSIGN_OR_RETURN(iscsi::TargetConfig c, IscsiConfig(a));
-  auto target = iscsi::Target::Start(c, device);
+  auto target = iscsi::Target::Start(c, device, {}, loop);
   if (!target.ok()) return target.status().WithContext("iSCSI portal " + a.portal);
   std::printf("iSCSI: %s%s\n", (*target)->url().c_str(), c.chap ? " (CHAP)" : "");
   std::fflush(stdout);
@@ -258,7 +259,8 @@ Status RunTarget(const TargetArgs& a) {
     if (!iscsi) {
       if (st.size > 0 && st.block_size > 0) {
         device = std::make_unique<ReplicatedDevice>(t.get());
-        CSTOR_ASSIGN_OR_RETURN(iscsi, StartIscsi(a, device.get()));
+        // On the volume's own loop: no thread hand-offs between iSCSI and replication.
+        CSTOR_ASSIGN_OR_RETURN(iscsi, StartIscsi(a, device.get(), &t->loop()));
       } else if (!said_waiting) {
         CSTOR_LOG_INFO("volume {}: iSCSI waits for a replica to tell the volume's size", a.volume);
         said_waiting = true;

@@ -10,15 +10,19 @@
 
 namespace cstor::iscsi {
 
-Target::Target(TargetConfig config, bdev::BlockDevice* device, scsi::LunOptions lun_options)
-    : config_(std::move(config)), loop_("iscsi"), acceptor_(loop_.io()) {
+Target::Target(TargetConfig config, bdev::BlockDevice* device, scsi::LunOptions lun_options,
+               net::EventLoop* loop)
+    : config_(std::move(config)),
+      own_loop_(loop ? nullptr : std::make_unique<net::EventLoop>("iscsi")),
+      loop_(loop ? loop : own_loop_.get()),
+      acceptor_(loop_->io()) {
   lun_options.target_port_name = config_.name + ",t,0x0001";
   lun_ = std::make_unique<scsi::LogicalUnit>(device, std::move(lun_options),
-                                             [this](std::function<void()> fn) { loop_.Post(std::move(fn)); });
+                                             [this](std::function<void()> fn) { loop_->Post(std::move(fn)); });
 }
 
 Result<std::unique_ptr<Target>> Target::Start(TargetConfig config, bdev::BlockDevice* device,
-                                              scsi::LunOptions lun_options) {
+                                              scsi::LunOptions lun_options, net::EventLoop* loop) {
   if (config.chap && config.chap->secret.size() < 12) {
     return Status::InvalidArgument("a CHAP secret must be at least 12 bytes (RFC 7143)");
   }
@@ -34,7 +38,7 @@ Result<std::unique_ptr<Target>> Target::Start(TargetConfig config, bdev::BlockDe
     return Status::InvalidArgument("portal must be host:port, not " + config.portal);
   }
   std::pair<std::string, uint16_t> hp{config.portal.substr(0, colon), port};
-  std::unique_ptr<Target> t(new Target(std::move(config), device, std::move(lun_options)));
+  std::unique_ptr<Target> t(new Target(std::move(config), device, std::move(lun_options), loop));
   asio::error_code ec;
   auto address = asio::ip::make_address(hp.first, ec);
   if (ec) return Status::InvalidArgument("bad portal address " + hp.first + ": " + ec.message());
@@ -48,23 +52,44 @@ Result<std::unique_ptr<Target>> Target::Start(TargetConfig config, bdev::BlockDe
   }
   auto bound = t->acceptor_.local_endpoint();
   t->config_.portal = fmt::format("{}:{}", bound.address().to_string(), bound.port());
-  t->Accept();
-  t->loop_.Start();
+  if (t->own_loop_) {
+    t->Accept();
+    t->own_loop_->Start();
+  } else {
+    Target* raw = t.get();
+    t->OnLoop([raw] { raw->Accept(); });
+  }
+  t->running_ = true;
   return t;
 }
 
 Target::~Target() { Stop(); }
 
+void Target::OnLoop(const std::function<void()>& fn) {
+  if (loop_->InLoop()) return fn();
+  loop_->Call(fn);
+}
+
 void Target::Stop() {
-  if (!acceptor_.is_open() && connections_.empty()) return loop_.Stop();
-  loop_.Call([this] {
+  if (stopped_) return;
+  stopped_ = true;
+  if (!running_) {  // Start failed before anything ran
+    if (own_loop_) own_loop_->Stop();
+    return;
+  }
+  OnLoop([this] {
     asio::error_code ec;
     acceptor_.close(ec);
     auto conns = connections_;
     for (auto& [id, c] : conns) c->Close("target stopping");
   });
-  loop_.Stop();
-  connections_.clear();
+  if (own_loop_) {
+    own_loop_->Stop();  // drops what the closes posted
+    connections_.clear();
+  } else {
+    // A shared loop keeps running: let what the closes posted run while the target exists.
+    OnLoop([this] { connections_.clear(); });
+  }
 }
 
 std::string Target::url() const { return fmt::format("iscsi://{}/{}/0", config_.portal, config_.name); }

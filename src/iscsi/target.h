@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -19,9 +20,13 @@ class Connection;
 class Target {
  public:
   // Listens on config.portal (port 0: any free port; config.portal is updated to the one
-  // bound). The device must outlive the target.
+  // bound). The device must outlive the target. With `loop`, the target runs on that
+  // (started) loop, shared with the device, instead of its own thread: a device whose
+  // answers arrive on that loop then costs no thread hand-offs. A shared loop must outlive
+  // the target, and the target must be stopped before the loop.
   static Result<std::unique_ptr<Target>> Start(TargetConfig config, bdev::BlockDevice* device,
-                                               scsi::LunOptions lun_options = {});
+                                               scsi::LunOptions lun_options = {},
+                                               net::EventLoop* loop = nullptr);
   ~Target();
   void Stop();
 
@@ -29,7 +34,7 @@ class Target {
   std::string url() const;  // iscsi://host:port/iqn/0
 
   // ---- for connections, on the loop ----
-  net::EventLoop& loop() { return loop_; }
+  net::EventLoop& loop() { return *loop_; }
   scsi::LogicalUnit& lun() { return *lun_; }
   // A connection finished login into a normal session: reinstates an older session with
   // the same initiator and ISID, and answers the session's TSIH.
@@ -42,11 +47,17 @@ class Target {
   uint64_t NowMillis() const;
 
  private:
-  Target(TargetConfig config, bdev::BlockDevice* device, scsi::LunOptions lun_options);
+  Target(TargetConfig config, bdev::BlockDevice* device, scsi::LunOptions lun_options,
+         net::EventLoop* loop);
+  // Runs fn on the loop and waits for it (inline when already on the loop).
+  void OnLoop(const std::function<void()>& fn);
   void Accept();
 
   TargetConfig config_;
-  net::EventLoop loop_;
+  std::unique_ptr<net::EventLoop> own_loop_;  // unless the loop is shared
+  net::EventLoop* loop_;
+  bool running_ = false;
+  bool stopped_ = false;
   std::unique_ptr<scsi::LogicalUnit> lun_;
   asio::ip::tcp::acceptor acceptor_;
   std::map<uint64_t, std::shared_ptr<Connection>> connections_;

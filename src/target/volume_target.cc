@@ -59,10 +59,15 @@ struct VolumeTarget::Runtime {
   std::unique_ptr<ReplicatedVolume> volume;
   std::atomic<bool> stopped{false};
 
-  // Runs op on the loop with the volume, or answers Aborted if the target is stopping.
+  // Runs op on the loop with the volume (at once when called on the loop), or answers
+  // Aborted if the target is stopping.
   template <typename DoneFn>
   void Submit(DoneFn done, std::function<void(ReplicatedVolume&, DoneFn)> op) {
     if (stopped) return done(Status::Aborted("the target is shutting down"));
+    if (loop.InLoop()) {
+      if (!volume) return done(Status::Aborted("the target is shutting down"));
+      return op(*volume, std::move(done));
+    }
     loop.Post([this, done = std::move(done), op = std::move(op)]() mutable {
       if (!volume) return done(Status::Aborted("the target is shutting down"));
       op(*volume, std::move(done));
@@ -119,6 +124,8 @@ VolumeTarget::VolumeTarget(std::unique_ptr<Runtime> rt, std::string address)
     : rt_(std::move(rt)), address_(std::move(address)) {}
 
 VolumeTarget::~VolumeTarget() { Stop(); }
+
+net::EventLoop& VolumeTarget::loop() { return rt_->loop; }
 
 void VolumeTarget::Stop() {
   if (rt_->stopped) return;

@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "env/env.h"
+#include "net/event_loop.h"
 #include "replication/options.h"
 #include "replication/volume_status.h"
 #include "wire/messages.h"
@@ -40,8 +41,12 @@ class VolumeTarget {
   void Stop();
   // The replication address bound.
   const std::string& address() const { return address_; }
+  // The loop the volume runs on. The iSCSI target may share it (then IO costs no thread
+  // hand-offs); whatever shares it must stop before this does.
+  net::EventLoop& loop();
 
-  // ---- client IO: callable from any thread; callbacks run on the target's loop ----
+  // ---- client IO: callable from any thread (on the loop itself it runs at once);
+  // callbacks run on the target's loop ----
   void Write(uint64_t offset, std::string data, Done done);
   void Read(uint64_t offset, uint32_t length, ReadDone done);
   void Unmap(uint64_t offset, uint64_t length, Done done);
