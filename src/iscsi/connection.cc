@@ -433,6 +433,7 @@ void Connection::TaskManagement(const Pdu& pdu) {
       ++it;
     }
   }
+  OpenWindow();  // the tasks dropped free their slots
   resp.bhs[2] = response;
   if (function == 7 && response == 0) logout_after_send_ = true;  // cold reset drops us too
   pending_tmf_.emplace_back(std::move(resp), std::move(waiting));
