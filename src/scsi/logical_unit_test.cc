@@ -146,5 +146,38 @@ TEST_F(LunTest, ReportSupportedOpcodesListsTheTable) {
   EXPECT_EQ(GetBE(r.data, 2, 2), 10u);
 }
 
+// A device that cannot serve IO for now (a replicated volume without a quorum).
+class UnavailableDevice final : public bdev::BlockDevice {
+ public:
+  bdev::DeviceInfo Info() const override { return {1 << 20, 4096, true, "unavailable"}; }
+  void Read(uint64_t, uint32_t, ReadDone done) override { done(Status::Unavailable("no quorum")); }
+  void Write(uint64_t, std::string, bool, Done done) override {
+    done(Status::Unavailable("no quorum"));
+  }
+  void Unmap(uint64_t, uint64_t, Done done) override { done(Status::Unavailable("no quorum")); }
+  void Flush(Done done) override { done(Status::Unavailable("no quorum")); }
+};
+
+TEST(LunErrors, UnavailableDeviceIsBecomingReady) {
+  // NOT READY 04/01 (becoming ready) makes initiators retry; 04/00 would fail IO at once.
+  UnavailableDevice device;
+  LogicalUnit lun(&device, {}, [](std::function<void()> fn) { fn(); });
+  for (uint8_t op : {uint8_t{0x28}, uint8_t{0x2a}, uint8_t{0x35}}) {
+    Command c;
+    c.cdb = {op, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+    c.cdb_length = 10;
+    if (op == 0x2a) c.data_out.assign(512, 'x');
+    c.nexus = "iqn.test,i,0x1";
+    std::optional<Response> r;
+    lun.Execute(std::move(c), [&](Response resp) { r = std::move(resp); });
+    ASSERT_TRUE(r) << "opcode " << int{op};
+    ASSERT_EQ(r->status, ScsiStatus::kCheckCondition);
+    ASSERT_TRUE(r->sense);
+    EXPECT_EQ(r->sense->key, SenseKey::kNotReady);
+    EXPECT_EQ(r->sense->asc, 0x04);
+    EXPECT_EQ(r->sense->ascq, 0x01);
+  }
+}
+
 }  // namespace
 }  // namespace cstor::scsi

@@ -33,7 +33,7 @@ std::string Sense::ToString() const {
 Sense SenseForDeviceError(const Status& s, bool write) {
   switch (s.code()) {
     case Code::kUnavailable:
-    case Code::kAborted: return Sense::Offline();
+    case Code::kAborted: return Sense::BecomingReady();
     case Code::kNoSpace: return Sense::NoSpace();
     case Code::kReadOnly: return Sense::WriteProtected();
     case Code::kOutOfRange: return Sense::LbaOutOfRange();

@@ -87,7 +87,10 @@ struct Sense {
   static Sense NoSpace() { return Of(SenseKey::kDataProtect, 0x27, 0x07); }  // space allocation failed
   static Sense WriteProtected() { return Of(SenseKey::kDataProtect, 0x27, 0x00); }
   static Sense NotReady() { return Of(SenseKey::kNotReady, 0x04, 0x01); }  // becoming ready
-  static Sense Offline() { return Of(SenseKey::kNotReady, 0x04, 0x00); }   // cause not reportable
+  // NOT READY, LOGICAL UNIT IS IN PROCESS OF BECOMING READY: the device cannot serve IO
+  // now but expects to (a replicated volume waiting for a quorum). Initiators retry it
+  // after a delay (Linux for the command's whole timeout); 04/00 would fail the IO at once.
+  static Sense BecomingReady() { return Of(SenseKey::kNotReady, 0x04, 0x01); }
   static Sense DataPhaseError() { return Of(SenseKey::kAbortedCommand, 0x4b, 0x00); }
   static Sense InternalTargetFailure() { return Of(SenseKey::kHardwareError, 0x44, 0x00); }
   static Sense PowerOnOrReset() { return Of(SenseKey::kUnitAttention, 0x29, 0x00); }

@@ -5,7 +5,7 @@
 // Durability: a write is acknowledged once a quorum of replicas has it; FUA adds a flush,
 // which makes every earlier acknowledged write durable on a quorum (docs/replication.md).
 // While the volume has no quorum, IO fails with Unavailable, which the SCSI layer reports
-// as NOT READY.
+// as NOT READY, BECOMING READY: initiators retry it until the replicas are back.
 #pragma once
 
 #include "bdev/block_device.h"
