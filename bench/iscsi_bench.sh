@@ -4,6 +4,8 @@
 # replicated volume (three replica processes, pools in the same directory). Ratios are to
 # tgt.
 #   bench/iscsi_bench.sh [--dir DIR] [--size 1G] [--seconds 5] [--region 256M]
+# Environment: POOL_FLAGS for `cstor pool create` of the RF=3 pools (e.g. --buffered),
+# BENCH_FLAGS for iscsi_bench (e.g. "--only QD16").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=/tmp/cstor-iscsi-bench size=1G seconds=5 region=256M
@@ -59,5 +61,5 @@ rf3_url=$(lv_wait_url 120)
 echo "tgt:   $tgt_url"
 echo "file:  $file_url"
 echo "rf3:   $rf3_url"
-"$bench" --target "tgt=$tgt_url" --target "file=$file_url" --target "rf3=$rf3_url" \
+"$bench" --target "tgt=$tgt_url" --target "file=$file_url" --target "rf3=$rf3_url" ${BENCH_FLAGS:-} \
   --seconds "$seconds" --region "$region"

@@ -54,6 +54,35 @@ case $mode in
   *) echo "mode must be memory, file or replicated"; exit 2 ;;
 esac
 [[ -n $url ]] || { echo "the target did not start"; cat "$dir"/*.log; exit 1; }
+
+# CHAP from the command line: mutual CHAP logs in; a wrong secret, no CHAP at all, or a
+# target that answers with the wrong secret does not.
+if [[ $mode == memory ]]; then
+  printf 'initiator-secret-1' >"$dir/alice.secret"
+  printf 'target-secret-123' >"$dir/target.secret"
+  chap_portal=127.0.0.1:$(lv_free_port)
+  "$cstor" target --volume chap --memory 16M --portal "$chap_portal" \
+    --chap-user alice --chap-secret-file "$dir/alice.secret" \
+    --mutual-chap-user tgt --mutual-chap-secret-file "$dir/target.secret" \
+    >"$dir/chap.out" 2>"$dir/chap.log" &
+  chap_pid=$!
+  for ((i = 0; i < 50; i++)); do grep -q "^iSCSI:" "$dir/chap.out" && break; sleep 0.1; done
+  lun=$chap_portal/iqn.2016-09.com.openebs.cstor:chap/0
+  check_login() {  # EXPECTED(0|1) URL WHAT
+    local rc=0
+    timeout 20 iscsi-inq "$2" >/dev/null 2>&1 || rc=1
+    [[ $rc == "$1" ]] || { kill "$chap_pid"; cat "$dir/chap.log"; echo "FAIL: CHAP: $3"; exit 1; }
+  }
+  check_login 0 "iscsi://alice%initiator-secret-1@$lun?target_user=tgt&target_password=target-secret-123" \
+    "mutual CHAP with the right secrets was refused"
+  check_login 1 "iscsi://alice%wrong-secret-123@$lun" "a wrong secret logged in"
+  check_login 1 "iscsi://$lun" "a login without CHAP got in"
+  check_login 1 "iscsi://alice%initiator-secret-1@$lun?target_user=tgt&target_password=not-the-secret" \
+    "the initiator accepted a target with the wrong mutual secret"
+  kill "$chap_pid"
+  wait "$chap_pid" 2>/dev/null || true
+  echo "   CHAP: mutual login works; wrong secrets, no CHAP and a wrong target secret are refused"
+fi
 echo "== iscsi-test-cu -d -t ALL $url"
 
 iscsi-test-cu -d -t ALL "$url" >"$dir/suite.log" 2>&1 || true
