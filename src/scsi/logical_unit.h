@@ -98,6 +98,7 @@ class LogicalUnit {
   void GetLbaStatus(const TaskPtr& t);
   void CompareAndWrite(const TaskPtr& t);
   void SynchronizeCache(const TaskPtr& t);
+  void PreFetch(const TaskPtr& t);
   void ReportLuns(const TaskPtr& t);
   void ReportSupportedOpcodes(const TaskPtr& t);
   void PersistentReserveIn(const TaskPtr& t);

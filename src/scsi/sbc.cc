@@ -300,4 +300,12 @@ void LogicalUnit::SynchronizeCache(const TaskPtr& t) {
   });
 }
 
+// PRE-FETCH: a hint. The blocks are not held in a cache of ours (the device's own cache
+// decides), which SBC-3 answers with GOOD rather than CONDITION MET.
+void LogicalUnit::PreFetch(const TaskPtr& t) {
+  const Extent16 range = LbaAndLength(t->cmd);
+  if (!CheckRange(t, range.lba, range.count, /*limit_transfer=*/false)) return;
+  Finish(t, Response::Good());
+}
+
 }  // namespace cstor::scsi
