@@ -110,6 +110,7 @@ class Session {
         throw std::runtime_error(label_ + ": " + iscsi_get_error(ctx_));
       }
     }
+    if (!state_.failure.empty()) throw std::runtime_error(state_.failure);
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     Result r;
     auto& lat = state_.latencies_us;
@@ -135,6 +136,7 @@ class Session {
     uint32_t inflight = 0;
     uint64_t errors = 0;
     std::vector<double> latencies_us;
+    std::string failure;  // set when a command could not be queued
   };
   struct Io {
     Session* s;
@@ -143,7 +145,7 @@ class Session {
 
   void Issue() {
     const Pattern& p = *state_.p;
-    if (Clock::now() >= state_.deadline) return;
+    if (Clock::now() >= state_.deadline || !state_.failure.empty()) return;
     uint64_t unit;
     if (p.random) {
       unit = std::uniform_int_distribution<uint64_t>(0, state_.units - 1)(rng_);
@@ -158,9 +160,10 @@ class Session {
                                      0, 0, 0, 0, &Session::Done, io)
                 : iscsi_read16_task(ctx_, lun_, lba, p.io_bytes, block_size_, 0, 0, 0, 0, 0,
                                     &Session::Done, io);
-    if (!t) {
+    if (!t) {  // reported after iscsi_service returns: never throw through libiscsi
       delete io;
-      throw std::runtime_error(label_ + ": cannot queue a command: " + iscsi_get_error(ctx_));
+      state_.failure = label_ + ": cannot queue a command: " + iscsi_get_error(ctx_);
+      return;
     }
     state_.inflight++;
   }

@@ -3,15 +3,16 @@
 # (b) `cstor target` serving the same kind of file LUN, (c) `cstor target` serving an RF=3
 # replicated volume (three replica processes, pools in the same directory). Ratios are to
 # tgt.
-#   bench/iscsi_bench.sh [--dir DIR] [--size 1G] [--seconds 5] [--region 256M]
+#   bench/iscsi_bench.sh [--dir PARENT] [--size 1G] [--seconds 5] [--region 256M]
+# Everything lives in a new directory under PARENT (/tmp), removed afterwards.
 # Environment: POOL_FLAGS for `cstor pool create` of the RF=3 pools (e.g. --buffered),
 # BENCH_FLAGS for iscsi_bench (e.g. "--only QD16").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-dir=/tmp/cstor-iscsi-bench size=1G seconds=5 region=256M
+parent=/tmp size=1G seconds=5 region=256M
 while (($#)); do
   case $1 in
-    --dir) dir=$2; shift 2 ;;
+    --dir) parent=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --region) region=$2; shift 2 ;;
@@ -28,13 +29,13 @@ source "$root/scripts/lib/local-volume.sh"
 file_pid=""
 cleanup() {
   "$tgt_lun" stop || true
-  [[ -n $file_pid ]] && { kill "$file_pid" 2>/dev/null || true; wait "$file_pid" 2>/dev/null || true; }
+  [[ -z $file_pid ]] || lv_terminate "$file_pid"
   lv_stop
   rm -rf "$dir"
 }
+mkdir -p "$parent"
+dir=$(mktemp -d "$parent/cstor-iscsi-bench.XXXXXX")
 trap cleanup EXIT
-rm -rf "$dir"
-mkdir -p "$dir"
 
 # Both file LUNs are written in full first, so neither serves holes.
 prefill() {
@@ -46,16 +47,22 @@ prefill "$dir/cstor.img"
 
 tgt_url=$("$tgt_lun" start "$dir/tgt.img" "$size" "$(lv_free_port)" | tail -n 1)
 
-file_portal=127.0.0.1:$(lv_free_port)
-"$cstor" target --volume file --file "$dir/cstor.img" --portal "$file_portal" \
+[[ $tgt_url == iscsi://* ]] || { echo "tgt did not start: $tgt_url" >&2; exit 1; }
+
+"$cstor" target --volume file --file "$dir/cstor.img" --portal 127.0.0.1:0 \
   >"$dir/file.out" 2>"$dir/file.log" &
 file_pid=$!
-for ((i = 0; i < 50; i++)); do grep -q "^iSCSI:" "$dir/file.out" && break; sleep 0.1; done
-file_url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/file.out")
+file_url=""
+for ((i = 0; i < 100; i++)); do
+  file_url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/file.out")
+  [[ -z $file_url ]] || break
+  sleep 0.1
+done
+[[ -n $file_url ]] || { cat "$dir/file.log" >&2; echo "the file target did not start" >&2; exit 1; }
 
 lv_init "$cstor" "$dir/rf3" rf3 "$size" ${POOL_FLAGS:-}
 for i in 1 2 3; do lv_start_replica "$i"; done
-lv_start_target "127.0.0.1:$(lv_free_port)" --status-interval 0
+lv_start_target 127.0.0.1:0 --status-interval 0
 rf3_url=$(lv_wait_url 120)
 
 echo "tgt:   $tgt_url"

@@ -36,11 +36,11 @@ void IscsiSeeds(const std::string& dir) {
   iscsi::Pdu text = iscsi::Pdu::Make(iscsi::Opcode::kText, 0x80);
   text.data = iscsi::EncodeText({{"SendTargets", "All"}});
   text.AppendTo(&stream, false, false);
-  Write(dir + "/seed0", std::string("\x00\x40") + stream);
+  Write(dir + "/seed0", std::string("\x00\x40", 2) + stream);
   std::string digested;
   login.AppendTo(&digested, true, true);
   cmd.AppendTo(&digested, true, true);
-  Write(dir + "/seed1", std::string("\x03\x07") + digested);
+  Write(dir + "/seed1", std::string("\x03\x07", 2) + digested);
 }
 
 // scsi_cdb_fuzz: one record per command class the unit implements.

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <vector>
 
 #include "bdev/memory_device.h"
 #include "scsi/logical_unit.h"
@@ -28,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Inline posting: with a memory device every command completes before Execute returns,
   // except those waiting behind another command's range lock.
   scsi::LogicalUnit lun(&device, options, [](std::function<void()> fn) { fn(); });
-  size_t issued = 0, answered = 0;
+  std::vector<int> answers;  // per command issued: how many times it was answered
   size_t at = 0;
   while (size - at >= kRecordHeader) {
     const uint8_t* r = data + at;
@@ -51,15 +52,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       lun.NexusGone(cmd.nexus);
       continue;
     }
-    issued++;
-    lun.Execute(std::move(cmd), [&answered](scsi::Response resp) {
-      answered++;
+    const size_t index = answers.size();
+    answers.push_back(0);
+    lun.Execute(std::move(cmd), [&answers, index](scsi::Response resp) {
+      if (++answers[index] > 1) std::abort();
       const bool check = resp.status == scsi::ScsiStatus::kCheckCondition;
       if (check != resp.sense.has_value() || (check && !resp.data.empty())) std::abort();
     });
-    if (answered > issued) std::abort();
   }
   // Nothing else is running, so no command can still be waiting for a lock.
-  if (answered != issued) std::abort();
+  for (int n : answers) {
+    if (n != 1) std::abort();
+  }
   return 0;
 }

@@ -19,16 +19,17 @@ declare -A KNOWN_FAILURES=(
 )
 
 dir=$(mktemp -d /tmp/cstor-conformance.XXXXXX)
-target_pid=""
+target_pid="" chap_pid=""
 source "$root/scripts/lib/local-volume.sh"
 cleanup() {
-  [[ -n $target_pid ]] && { kill "$target_pid" 2>/dev/null || true; wait "$target_pid" 2>/dev/null || true; }
+  for p in $target_pid $chap_pid; do lv_terminate "$p"; done
   lv_stop
   if [[ ${KEEP:-0} == 1 ]]; then echo "kept $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
 
-portal=127.0.0.1:$(lv_free_port)
+# Targets pick free ports (--portal 127.0.0.1:0) and print their URLs.
+portal=127.0.0.1:0
 case $mode in
   memory | file)
     if [[ $mode == memory ]]; then
@@ -60,18 +61,22 @@ esac
 if [[ $mode == memory ]]; then
   printf 'initiator-secret-1' >"$dir/alice.secret"
   printf 'target-secret-123' >"$dir/target.secret"
-  chap_portal=127.0.0.1:$(lv_free_port)
-  "$cstor" target --volume chap --memory 16M --portal "$chap_portal" \
+  "$cstor" target --volume chap --memory 16M --portal 127.0.0.1:0 \
     --chap-user alice --chap-secret-file "$dir/alice.secret" \
     --mutual-chap-user tgt --mutual-chap-secret-file "$dir/target.secret" \
     >"$dir/chap.out" 2>"$dir/chap.log" &
   chap_pid=$!
-  for ((i = 0; i < 50; i++)); do grep -q "^iSCSI:" "$dir/chap.out" && break; sleep 0.1; done
-  lun=$chap_portal/iqn.2016-09.com.openebs.cstor:chap/0
+  lun=""
+  for ((i = 0; i < 100; i++)); do
+    lun=$(sed -n 's|^iSCSI: iscsi://\([^ ]*\).*|\1|p' "$dir/chap.out")
+    [[ -z $lun ]] || break
+    sleep 0.1
+  done
+  [[ -n $lun ]] || { cat "$dir/chap.log"; echo "FAIL: the CHAP target did not start"; exit 1; }
   check_login() {  # EXPECTED(0|1) URL WHAT
     local rc=0
     timeout 20 iscsi-inq "$2" >/dev/null 2>&1 || rc=1
-    [[ $rc == "$1" ]] || { kill "$chap_pid"; cat "$dir/chap.log"; echo "FAIL: CHAP: $3"; exit 1; }
+    [[ $rc == "$1" ]] || { cat "$dir/chap.log"; echo "FAIL: CHAP: $3"; exit 1; }
   }
   check_login 0 "iscsi://alice%initiator-secret-1@$lun?target_user=tgt&target_password=target-secret-123" \
     "mutual CHAP with the right secrets was refused"
@@ -79,13 +84,13 @@ if [[ $mode == memory ]]; then
   check_login 1 "iscsi://$lun" "a login without CHAP got in"
   check_login 1 "iscsi://alice%initiator-secret-1@$lun?target_user=tgt&target_password=not-the-secret" \
     "the initiator accepted a target with the wrong mutual secret"
-  kill "$chap_pid"
-  wait "$chap_pid" 2>/dev/null || true
+  lv_terminate "$chap_pid"
+  chap_pid=""
   echo "   CHAP: mutual login works; wrong secrets, no CHAP and a wrong target secret are refused"
 fi
 echo "== iscsi-test-cu -d -t ALL $url"
 
-iscsi-test-cu -d -t ALL "$url" >"$dir/suite.log" 2>&1 || true
+timeout 600 iscsi-test-cu -d -t ALL "$url" >"$dir/suite.log" 2>&1 || true
 grep -A3 "Run Summary" "$dir/suite.log" || { tail -n 50 "$dir/suite.log"; echo "FAIL: the suite did not finish"; exit 1; }
 
 # The failed tests, as SUITE.TEST: the suite log names suites and tests; a test failed

@@ -52,9 +52,10 @@ attach() {
   local i
   for ((i = 0; i < 100; i++)); do
     [[ $(stat -c %s "$dir/lun") -gt 0 ]] && break
-    kill -0 "$qsd_pid" 2>/dev/null || fail "qemu-storage-daemon exited"
+    lv_alive "$qsd_pid" || fail "qemu-storage-daemon exited"
     sleep 0.1
   done
+  [[ $(stat -c %s "$dir/lun") -gt 0 ]] || fail "qemu-storage-daemon did not export the LUN"
   # Buffered: loop's direct IO over qemu's FUSE export corrupts ext4 even when qemu serves
   # a plain local file (checked with qemu 7.2), so the loop device keeps its page cache;
   # sync and umount push everything through before the detach.
@@ -65,24 +66,32 @@ attach() {
 wait_log() {
   local i
   for ((i = 0; i < $3 * 10; i++)); do
-    tail -n +"$(($2 + 1))" "$dir/volume/logs/target.log" | grep -q -- "$1" && return 0
+    grep -q -- "$1" < <(tail -n +"$(($2 + 1))" "$dir/volume/logs/target.log") && return 0
     sleep 0.1
   done
   fail "no '$1' in the target's log after $3 s"
 }
 
-portal=127.0.0.1:$(lv_free_port)
+# The target picks a free port (--portal 127.0.0.1:0) and prints its URL.
 iqn=iqn.2016-09.com.openebs.cstor:vol1
 if [[ $mode == memory ]]; then
-  "$cstor" target --volume vol1 --memory 256M --portal "$portal" >"$dir/target.out" 2>"$dir/target.log" &
+  "$cstor" target --volume vol1 --memory 256M --portal 127.0.0.1:0 >"$dir/target.out" 2>"$dir/target.log" &
   target_pid=$!
-  for ((i = 0; i < 50; i++)); do grep -q "^iSCSI:" "$dir/target.out" && break; sleep 0.1; done
+  url=""
+  for ((i = 0; i < 100; i++)); do
+    url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/target.out")
+    [[ -z $url ]] || break
+    sleep 0.1
+  done
+  [[ -n $url ]] || fail "the target did not start"
 else
   lv_init "$cstor" "$dir/volume" vol1 256M --buffered
   for i in 1 2 3; do lv_start_replica "$i"; done
-  lv_start_target "$portal"
-  lv_wait_url 60 >/dev/null || fail "the volume did not become Healthy"
+  lv_start_target 127.0.0.1:0
+  url=$(lv_wait_url 60) || fail "the volume did not become Healthy"
 fi
+portal=${url#iscsi://}
+portal=${portal%%/*}
 
 # The tree: 24 directories of 12 files, 1 KiB to 192 KiB each, checksummed at the source.
 mkdir -p "$dir/tree" "$dir/mnt"
@@ -103,9 +112,10 @@ for d in $(seq 1 24); do
   cp -a "$dir/tree/d$d" "$dir/mnt/tree/"
   sync  # through to the target now, so that writes land while replica2 is down
   if [[ $mode == replicated && $d == 8 ]]; then
+    killed_at=$(wc -l <"$dir/volume/logs/target.log")
     kill -9 "${LV_REPLICA_PID[2]}"
     wait "${LV_REPLICA_PID[2]}" 2>/dev/null || true
-    wait_log "replica replica2 disconnected" 0 30
+    wait_log "replica replica2 disconnected" "$killed_at" 30
     echo "   killed replica2 after 8 directories; the volume is Degraded"
   fi
   if [[ $mode == replicated && $d == 16 ]]; then

@@ -7,6 +7,7 @@
 #   lv_start_target PORTAL [TARGET_FLAGS...]         starts the target; LV_TARGET_PID
 #   lv_wait_url SECONDS                              prints the iSCSI URL once it is served
 #   lv_stop                                          stops every process started here
+#   lv_terminate PID...                              SIGTERM, then SIGKILL after 20 s
 #
 # Processes log to DIR/logs/. The replication port is a free port on 127.0.0.1.
 
@@ -48,6 +49,7 @@ lv_start_target() {
   local portal=$1
   shift
   : >"$LV_DIR/logs/target.out"
+  rm -f "$LV_DIR/status.json"  # a previous run's would look Healthy
   "$LV_CSTOR" target --volume "$LV_VOLUME" --secret-file "$LV_DIR/secret" \
     --listen "$LV_REPLICATION" --state-dir "$LV_DIR" --portal "$portal" \
     --status-file "$LV_DIR/status.json" "$@" \
@@ -71,15 +73,28 @@ lv_wait_url() {
   return 1
 }
 
+# Whether a process runs (an exited child not yet waited for does not).
+lv_alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $state != Z* ]]
+}
+
+# Stops processes with SIGTERM, and SIGKILL after 20 s.
+lv_terminate() {
+  local p i
+  for p in "$@"; do kill "$p" 2>/dev/null || true; done
+  for p in "$@"; do
+    for ((i = 0; i < 200; i++)); do lv_alive "$p" || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+}
+
 # The target first (it flushes and says goodbye to its replicas), then the replicas.
 lv_stop() {
-  local p
-  if [[ -n $LV_TARGET_PID ]]; then
-    kill "$LV_TARGET_PID" 2>/dev/null || true
-    wait "$LV_TARGET_PID" 2>/dev/null || true
-  fi
-  for p in "${LV_REPLICA_PID[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${LV_REPLICA_PID[@]}"; do wait "$p" 2>/dev/null || true; done
+  [[ -z $LV_TARGET_PID ]] || lv_terminate "$LV_TARGET_PID"
+  ((${#LV_REPLICA_PID[@]} == 0)) || lv_terminate "${LV_REPLICA_PID[@]}"
   LV_TARGET_PID=""
   LV_REPLICA_PID=()
 }

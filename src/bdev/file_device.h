@@ -3,7 +3,8 @@
 // writes without FUA (into the page cache), run on the caller's thread. A missing file is created sparse at the size
 // asked for; unmap punches holes where the file system can.
 //
-// Thread-safety: every method may be called from any thread; callbacks run on a worker.
+// Thread-safety: every method may be called from any thread; callbacks run on a worker,
+// or before the call returns for the reads and writes done on the caller's thread.
 #pragma once
 
 #include <asio/thread_pool.hpp>

@@ -212,6 +212,7 @@ Status RunLocalTarget(const TargetArgs& a) {
   }
   CSTOR_LOG_INFO("target {}: stopping on signal {}", a.volume, sig);
   iscsi->Stop();
+  device.reset();  // waits for IO in flight, whose answers reach the logical unit
   return Status::Ok();
 }
 

@@ -320,6 +320,7 @@ void Connection::Complete(uint32_t itt, scsi::Response r) {
   Task t = std::move(it->second);
   tasks_.erase(it);
   for (auto i = ttt_.begin(); i != ttt_.end();) i = i->second == itt ? ttt_.erase(i) : std::next(i);
+  OpenWindow();  // before the first PDU that carries MaxCmdSN, and for aborted tasks too
   if (t.aborted || phase_ == Phase::kClosed) return FinishAbortsIfIdle();
   const uint32_t edtl = t.edtl;
   // What the initiator expected against what the command moved.
@@ -334,7 +335,6 @@ void Connection::Complete(uint32_t itt, scsi::Response r) {
     if (moved < edtl) residual_flags = 0x02, residual = static_cast<uint32_t>(edtl - moved);
     if (moved > edtl) residual_flags = 0x04, residual = static_cast<uint32_t>(moved - edtl);
   }
-  OpenWindow();  // before the first PDU that carries MaxCmdSN
   uint32_t data_sn = 0;
   if (t.read && !r.data.empty() && edtl > 0) {
     const std::string_view data = std::string_view(r.data).substr(0, edtl);
@@ -459,6 +459,7 @@ void Connection::AbortAll() {
     it = it->second.running ? std::next(it) : tasks_.erase(it);
   }
   ttt_.clear();
+  OpenWindow();
 }
 
 void Connection::Text(const Pdu& pdu) {

@@ -97,7 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   PduParser parser_;
   // Received bytes: [in_begin_, in_end_) of in_ are not yet parsed. The buffer is reused
   // (never zero-filled per read) and grows only for a PDU larger than it.
-  std::vector<char> in_ = std::vector<char>(512 * 1024);
+  std::vector<char> in_ = std::vector<char>(64 * 1024);
   size_t in_begin_ = 0, in_end_ = 0;
   std::string out_, writing_;
   bool write_in_progress_ = false;
