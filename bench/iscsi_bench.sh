@@ -52,13 +52,8 @@ tgt_url=$("$tgt_lun" start "$dir/tgt.img" "$size" "$(lv_free_port)" | tail -n 1)
 "$cstor" target --volume file --file "$dir/cstor.img" --portal 127.0.0.1:0 \
   >"$dir/file.out" 2>"$dir/file.log" &
 file_pid=$!
-file_url=""
-for ((i = 0; i < 100; i++)); do
-  file_url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/file.out")
-  [[ -z $file_url ]] || break
-  sleep 0.1
-done
-[[ -n $file_url ]] || { cat "$dir/file.log" >&2; echo "the file target did not start" >&2; exit 1; }
+file_url=$(lv_wait_printed_url "$file_pid" "$dir/file.out" 10) ||
+  { cat "$dir/file.log" >&2; echo "the file target did not start" >&2; exit 1; }
 
 lv_init "$cstor" "$dir/rf3" rf3 "$size" ${POOL_FLAGS:-}
 for i in 1 2 3; do lv_start_replica "$i"; done

@@ -39,12 +39,7 @@ case $mode in
     fi
     "$cstor" target --volume vol1 "${lun[@]}" --portal "$portal" >"$dir/target.out" 2>"$dir/target.log" &
     target_pid=$!
-    url=""
-    for ((i = 0; i < 100; i++)); do
-      [[ -z $url ]] || break
-      sleep 0.1
-      url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/target.out")
-    done
+    url=$(lv_wait_printed_url "$target_pid" "$dir/target.out" 10) || true
     ;;
   replicated)
     lv_init "$cstor" "$dir/volume" vol1 64M --buffered
@@ -66,13 +61,9 @@ if [[ $mode == memory ]]; then
     --mutual-chap-user tgt --mutual-chap-secret-file "$dir/target.secret" \
     >"$dir/chap.out" 2>"$dir/chap.log" &
   chap_pid=$!
-  lun=""
-  for ((i = 0; i < 100; i++)); do
-    lun=$(sed -n 's|^iSCSI: iscsi://\([^ ]*\).*|\1|p' "$dir/chap.out")
-    [[ -z $lun ]] || break
-    sleep 0.1
-  done
-  [[ -n $lun ]] || { cat "$dir/chap.log"; echo "FAIL: the CHAP target did not start"; exit 1; }
+  lun=$(lv_wait_printed_url "$chap_pid" "$dir/chap.out" 10) ||
+    { cat "$dir/chap.log"; echo "FAIL: the CHAP target did not start"; exit 1; }
+  lun=${lun#iscsi://}
   check_login() {  # EXPECTED(0|1) URL WHAT
     local rc=0
     timeout 20 iscsi-inq "$2" >/dev/null 2>&1 || rc=1

@@ -77,13 +77,7 @@ iqn=iqn.2016-09.com.openebs.cstor:vol1
 if [[ $mode == memory ]]; then
   "$cstor" target --volume vol1 --memory 256M --portal 127.0.0.1:0 >"$dir/target.out" 2>"$dir/target.log" &
   target_pid=$!
-  url=""
-  for ((i = 0; i < 100; i++)); do
-    url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$dir/target.out")
-    [[ -z $url ]] || break
-    sleep 0.1
-  done
-  [[ -n $url ]] || fail "the target did not start"
+  url=$(lv_wait_printed_url "$target_pid" "$dir/target.out" 10) || fail "the target did not start"
 else
   lv_init "$cstor" "$dir/volume" vol1 256M --buffered
   for i in 1 2 3; do lv_start_replica "$i"; done

@@ -6,6 +6,7 @@
 #   lv_start_replica I                               starts replica I (1..3); LV_REPLICA_PID[I]
 #   lv_start_target PORTAL [TARGET_FLAGS...]         starts the target; LV_TARGET_PID
 #   lv_wait_url SECONDS                              prints the iSCSI URL once it is served
+#   lv_wait_printed_url PID FILE SECONDS             the URL any `cstor target` printed
 #   lv_stop                                          stops every process started here
 #   lv_terminate PID...                              SIGTERM, then SIGKILL after 20 s
 #
@@ -57,12 +58,28 @@ lv_start_target() {
   LV_TARGET_PID=$!
 }
 
+# The iSCSI URL a `cstor target` printed to FILE ("iSCSI: URL"), or nothing yet.
+lv_printed_url() { sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$1"; }
+
+# Waits up to SECONDS for a `cstor target` (PID) to print its URL to FILE; prints it.
+lv_wait_printed_url() {  # PID FILE SECONDS
+  local i url=""
+  for ((i = 0; i < $3 * 10; i++)); do
+    url=$(lv_printed_url "$2")
+    [[ -z $url ]] || { echo "$url"; return 0; }
+    lv_alive "$1" || break
+    sleep 0.1
+  done
+  echo "no iSCSI URL in $2" >&2
+  return 1
+}
+
 # Waits until the target serves LUN 0 over iSCSI and its volume is Healthy; prints the URL.
 lv_wait_url() {
   local i url=""
   for ((i = 0; i < $1 * 5; i++)); do
     kill -0 "$LV_TARGET_PID" 2>/dev/null || { echo "the target exited; see $LV_DIR/logs/target.log" >&2; return 1; }
-    url=$(sed -n 's/^iSCSI: \(iscsi:[^ ]*\).*/\1/p' "$LV_DIR/logs/target.out")
+    url=$(lv_printed_url "$LV_DIR/logs/target.out")
     if [[ -n $url ]] && grep -q '"phase": "Healthy"' "$LV_DIR/status.json" 2>/dev/null; then
       echo "$url"
       return 0
