@@ -9,6 +9,8 @@ packages=(
   # libraries
   librocksdb-dev libisal-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libssl-dev libasio-dev
+  # control plane: the embedded API server's store, HTTP(S) and YAML
+  libsqlite3-dev libcpp-httplib-dev libyaml-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real iSCSI peers: libiscsi's tools and conformance suite, its library for the benchmark,

@@ -24,6 +24,7 @@ void AddPoolCommands(Cli& cli);
 void AddVolumeCommands(Cli& cli);
 void AddDemoCommand(Cli& cli);
 void AddReplicationCommands(Cli& cli);
+void AddApiServerCommand(Cli& cli);
 
 // Sets `run` to call fn when the subcommand is chosen.
 inline void OnRun(Cli& cli, CLI::App* sub, std::function<Status()> fn) {

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   cstor::cli::AddVolumeCommands(cli);
   cstor::cli::AddReplicationCommands(cli);
   cstor::cli::AddDemoCommand(cli);
+  cstor::cli::AddApiServerCommand(cli);
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,127 @@
+#include "apiserver/registry.h"
+
+namespace cstor::apiserver {
+namespace {
+
+ResourceDef Builtin(std::string group, std::string kind, std::string plural, bool namespaced,
+                    bool status, std::vector<std::string> short_names = {}) {
+  ResourceDef d;
+  d.group = std::move(group);
+  d.version = "v1";
+  d.kind = kind;
+  d.list_kind = kind + "List";
+  d.singular = plural.substr(0, plural.size() - (plural.ends_with("ses") ? 2 : 1));
+  d.plural = std::move(plural);
+  d.short_names = std::move(short_names);
+  d.namespaced = namespaced;
+  d.status_subresource = status;
+  d.printer_columns = nlohmann::json::array();
+  return d;
+}
+
+}  // namespace
+
+Registry::Registry() {
+  for (ResourceDef d : {
+           Builtin("", "Namespace", "namespaces", false, true, {"ns"}),
+           Builtin("", "Node", "nodes", false, true, {"no"}),
+           Builtin("", "Service", "services", true, true, {"svc"}),
+           Builtin("", "Event", "events", true, false, {"ev"}),
+           Builtin("", "PersistentVolume", "persistentvolumes", false, true, {"pv"}),
+           Builtin("", "PersistentVolumeClaim", "persistentvolumeclaims", true, true, {"pvc"}),
+           Builtin("", "Secret", "secrets", true, false),
+           Builtin("", "ConfigMap", "configmaps", true, false, {"cm"}),
+           Builtin("apps", "Deployment", "deployments", true, true, {"deploy"}),
+           Builtin("coordination.k8s.io", "Lease", "leases", true, false),
+           Builtin("storage.k8s.io", "StorageClass", "storageclasses", false, false, {"sc"}),
+           Builtin("apiextensions.k8s.io", "CustomResourceDefinition",
+                   "customresourcedefinitions", false, true, {"crd", "crds"}),
+       }) {
+    std::string key = d.StorageKey();  // before d is moved from
+    by_key_[key] = std::make_shared<const ResourceDef>(std::move(d));
+  }
+}
+
+ResourceDefPtr Registry::Find(const std::string& group, const std::string& version,
+                              const std::string& plural) const {
+  auto it = by_key_.find(group + "/" + plural);
+  if (it == by_key_.end() || it->second->version != version) return nullptr;
+  return it->second;
+}
+
+ResourceDefPtr Registry::FindByStorageKey(const std::string& key) const {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : it->second;
+}
+
+std::vector<ResourceDefPtr> Registry::All() const {
+  std::vector<ResourceDefPtr> out;
+  for (const auto& entry : by_key_) out.push_back(entry.second);
+  return out;
+}
+
+Result<ResourceDef> Registry::FromCrd(const nlohmann::json& crd) {
+  const nlohmann::json& spec = crd.value("spec", nlohmann::json::object());
+  const nlohmann::json& names = spec.value("names", nlohmann::json::object());
+  ResourceDef d;
+  d.custom = true;
+  d.group = spec.value("group", "");
+  d.kind = names.value("kind", "");
+  d.plural = names.value("plural", "");
+  d.singular = names.value("singular", "");
+  d.list_kind = names.value("listKind", d.kind + "List");
+  if (d.singular.empty()) {
+    d.singular = d.kind;
+    for (char& c : d.singular) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  for (const auto& s : names.value("shortNames", nlohmann::json::array())) {
+    if (s.is_string()) d.short_names.push_back(s);
+  }
+  d.namespaced = spec.value("scope", "") == "Namespaced";
+  if (d.group.empty() || d.kind.empty() || d.plural.empty()) {
+    return Status::InvalidArgument("spec.group, spec.names.kind and spec.names.plural are required");
+  }
+  std::string expected = d.plural + "." + d.group;
+  if (crd.value("metadata", nlohmann::json::object()).value("name", "") != expected) {
+    return Status::InvalidArgument("metadata.name must be spec.names.plural+\".\"+spec.group (\"" +
+                                   expected + "\")");
+  }
+  for (const auto& v : spec.value("versions", nlohmann::json::array())) {
+    if (!v.value("storage", false)) continue;
+    if (!v.value("served", false)) return Status::InvalidArgument("the storage version must be served");
+    d.version = v.value("name", "");
+    d.schema = v.value("schema", nlohmann::json::object())
+                   .value("openAPIV3Schema", nlohmann::json::object());
+    d.status_subresource =
+        v.value("subresources", nlohmann::json::object()).contains("status");
+    d.printer_columns = v.value("additionalPrinterColumns", nlohmann::json::array());
+  }
+  if (d.version.empty()) {
+    return Status::InvalidArgument("spec.versions must have exactly one storage version");
+  }
+  return d;
+}
+
+Status Registry::AddCustom(ResourceDef def) {
+  const std::string key = def.StorageKey();
+  for (const auto& [other_key, other] : by_key_) {
+    if (other_key == key || other->group != def.group) continue;
+    if (other->kind == def.kind) {
+      return Status::AlreadyExists("kind " + def.kind + " is already served by " +
+                                   other->QualifiedName());
+    }
+  }
+  auto existing = by_key_.find(key);
+  if (existing != by_key_.end() && !existing->second->custom) {
+    return Status::AlreadyExists(def.QualifiedName() + " is a built-in resource");
+  }
+  by_key_[key] = std::make_shared<const ResourceDef>(std::move(def));  // key computed above
+  return Status::Ok();
+}
+
+void Registry::RemoveCustom(const std::string& group, const std::string& plural) {
+  auto it = by_key_.find(group + "/" + plural);
+  if (it != by_key_.end() && it->second->custom) by_key_.erase(it);
+}
+
+}  // namespace cstor::apiserver

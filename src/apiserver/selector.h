@@ -1,0 +1,50 @@
+// Label and field selectors, as in `?labelSelector=app=cstor,tier!=db` and
+// `?fieldSelector=metadata.name=vol1`.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+
+namespace cstor::apiserver {
+
+class LabelSelector {
+ public:
+  // Equality (=, ==, !=) and set-based (in, notin, exists, !exists) requirements, comma
+  // separated. The empty selector matches everything.
+  static Result<LabelSelector> Parse(std::string_view text);
+  bool Matches(const nlohmann::json& labels) const;  // labels: an object or null
+  bool empty() const { return reqs_.empty(); }
+
+ private:
+  enum class Op { kIn, kNotIn, kExists, kNotExists };
+  struct Requirement {
+    std::string key;
+    Op op;
+    std::vector<std::string> values;
+  };
+  std::vector<Requirement> reqs_;
+};
+
+class FieldSelector {
+ public:
+  // `path=value`, `path==value` and `path!=value`, comma separated, where path is a dotted
+  // JSON path into the object (metadata.name, involvedObject.uid, status.phase).
+  static Result<FieldSelector> Parse(std::string_view text);
+  bool Matches(const nlohmann::json& object) const;
+  bool empty() const { return reqs_.empty(); }
+
+ private:
+  struct Requirement {
+    std::vector<std::string> path;
+    std::string value;
+    bool equal;
+  };
+  std::vector<Requirement> reqs_;
+};
+
+}  // namespace cstor::apiserver

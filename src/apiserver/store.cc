@@ -1,0 +1,289 @@
+#include "apiserver/store.h"
+
+#include <sqlite3.h>
+
+#include "base/log.h"
+
+namespace cstor::apiserver {
+namespace {
+
+Status SqliteError(sqlite3* db, std::string_view what) {
+  return Status::IoError(std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+const char* kSchema = R"sql(
+  CREATE TABLE IF NOT EXISTS objects (
+    resource TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    object   TEXT NOT NULL,
+    PRIMARY KEY (resource, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS history (
+    revision INTEGER PRIMARY KEY,
+    type     INTEGER NOT NULL,
+    resource TEXT NOT NULL,
+    ns       TEXT NOT NULL,
+    object   TEXT NOT NULL
+  );
+)sql";
+
+}  // namespace
+
+const char* EventTypeName(EventType t) {
+  switch (t) {
+    case EventType::kAdded: return "ADDED";
+    case EventType::kModified: return "MODIFIED";
+    case EventType::kDeleted: return "DELETED";
+  }
+  return "ERROR";
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, size_t history_limit) {
+  std::unique_ptr<Store> store(new Store());
+  store->history_limit_ = std::max<size_t>(history_limit, 1);
+  if (sqlite3_open_v2(path.c_str(), &store->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return SqliteError(store->db_, "open " + path);
+  }
+  // WAL with a full sync at each commit: an acknowledged write survives power loss.
+  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSchema}) {
+    if (Status s = store->Exec(sql); !s.ok()) return s;
+  }
+  struct {
+    sqlite3_stmt** stmt;
+    const char* sql;
+  } statements[] = {
+      {&store->put_, "INSERT OR REPLACE INTO objects VALUES (?1, ?2, ?3, ?4)"},
+      {&store->del_, "DELETE FROM objects WHERE resource = ?1 AND key = ?2"},
+      {&store->log_, "INSERT INTO history VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {&store->trim_, "DELETE FROM history WHERE revision <= ?1"},
+  };
+  for (auto& st : statements) {
+    if (sqlite3_prepare_v3(store->db_, st.sql, -1, SQLITE_PREPARE_PERSISTENT, st.stmt, nullptr) !=
+        SQLITE_OK) {
+      return SqliteError(store->db_, "prepare");
+    }
+  }
+  if (Status s = store->Load(); !s.ok()) return s;
+  return store;
+}
+
+Store::~Store() {
+  for (sqlite3_stmt* st : {put_, del_, log_, trim_}) sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
+
+Status Store::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::IoError(std::string("sqlite: ") + msg);
+  }
+  return Status::Ok();
+}
+
+Status Store::Load() {
+  MutexLock lock(&mu_);
+  auto column_text = [](sqlite3_stmt* st, int i) {
+    return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
+                       static_cast<size_t>(sqlite3_column_bytes(st, i)));
+  };
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_, "SELECT resource, key, revision, object FROM objects", -1, &st, nullptr);
+  size_t count = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    auto obj = std::make_shared<const nlohmann::json>(nlohmann::json::parse(column_text(st, 3)));
+    objects_[column_text(st, 0)][column_text(st, 1)] = std::move(obj);
+    revision_ = std::max<uint64_t>(revision_, static_cast<uint64_t>(sqlite3_column_int64(st, 2)));
+    ++count;
+  }
+  sqlite3_finalize(st);
+  sqlite3_prepare_v2(db_, "SELECT revision, type, resource, ns, object FROM history ORDER BY revision",
+                     -1, &st, nullptr);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    StoredEvent ev;
+    ev.revision = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+    ev.type = static_cast<EventType>(sqlite3_column_int(st, 1));
+    ev.resource = column_text(st, 2);
+    ev.ns = column_text(st, 3);
+    ev.object = std::make_shared<const nlohmann::json>(nlohmann::json::parse(column_text(st, 4)));
+    revision_ = std::max(revision_, ev.revision);
+    history_.push_back(std::move(ev));
+  }
+  sqlite3_finalize(st);
+  while (history_.size() > history_limit_) history_.pop_front();
+  CSTOR_LOG_INFO("apiserver store: {} objects, {} history entries, revision {}", count, history_.size(),
+           revision_);
+  return Status::Ok();
+}
+
+uint64_t Store::Revision() const {
+  MutexLock lock(&mu_);
+  return revision_;
+}
+
+ObjectPtr Store::Get(const std::string& resource, const std::string& ns,
+                     const std::string& name) const {
+  MutexLock lock(&mu_);
+  auto r = objects_.find(resource);
+  if (r == objects_.end()) return nullptr;
+  auto it = r->second.find(ObjectKey(ns, name));
+  return it == r->second.end() ? nullptr : it->second;
+}
+
+Store::Page Store::List(const std::string& resource, const std::string& ns,
+                        const std::string& after_key, size_t limit,
+                        const std::function<bool(const nlohmann::json&)>& filter) const {
+  Page page;
+  std::vector<std::pair<const std::string*, ObjectPtr>> candidates;
+  {
+    MutexLock lock(&mu_);
+    page.revision = revision_;
+    auto r = objects_.find(resource);
+    if (r == objects_.end()) return page;
+    const std::string prefix = ns.empty() ? "" : ns + "/";
+    auto it = after_key.empty() ? r->second.lower_bound(prefix) : r->second.upper_bound(after_key);
+    for (; it != r->second.end() && it->first.starts_with(prefix); ++it) {
+      candidates.emplace_back(&it->first, it->second);
+    }
+    // Filtering reads only the immutable objects, but the keys live in the map: copy the
+    // last key we may need before the lock goes.
+    for (auto& [key, obj] : candidates) {
+      if (filter && !filter(*obj)) continue;
+      if (limit != 0 && page.items.size() == limit) {
+        ++page.remaining;
+        continue;
+      }
+      page.items.push_back(obj);
+      if (limit != 0 && page.items.size() == limit) page.last_key = *key;
+    }
+  }
+  if (page.remaining == 0) page.last_key.clear();
+  return page;
+}
+
+std::vector<std::pair<std::string, ObjectPtr>> Store::Snapshot() const {
+  MutexLock lock(&mu_);
+  std::vector<std::pair<std::string, ObjectPtr>> out;
+  for (const auto& [resource, objects] : objects_) {
+    for (const auto& entry : objects) out.emplace_back(resource, entry.second);
+  }
+  return out;
+}
+
+Status Store::Commit(const StoredEvent& ev, const std::string& key, const std::string* text) {
+  auto bind_text = [](sqlite3_stmt* st, int i, const std::string& s) {
+    sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+  };
+  auto run = [&](sqlite3_stmt* st) {
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE;
+  };
+  const std::string dumped = text ? *text : ev.object->dump();
+  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  bool ok;
+  if (ev.type == EventType::kDeleted) {
+    bind_text(del_, 1, ev.resource);
+    bind_text(del_, 2, key);
+    ok = run(del_);
+  } else {
+    bind_text(put_, 1, ev.resource);
+    bind_text(put_, 2, key);
+    sqlite3_bind_int64(put_, 3, static_cast<int64_t>(ev.revision));
+    bind_text(put_, 4, dumped);
+    ok = run(put_);
+  }
+  sqlite3_bind_int64(log_, 1, static_cast<int64_t>(ev.revision));
+  sqlite3_bind_int(log_, 2, static_cast<int>(ev.type));
+  bind_text(log_, 3, ev.resource);
+  bind_text(log_, 4, ev.ns);
+  bind_text(log_, 5, dumped);
+  ok = ok && run(log_);
+  if (ok && ev.revision % 256 == 0 && ev.revision > history_limit_) {
+    sqlite3_bind_int64(trim_, 1, static_cast<int64_t>(ev.revision - history_limit_));
+    ok = run(trim_);
+  }
+  if (!ok) {
+    Status err = SqliteError(db_, "commit");
+    (void)Exec("ROLLBACK");
+    return err;
+  }
+  return Exec("COMMIT");
+}
+
+Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& ns,
+                                const std::string& name,
+                                const std::function<Mutation(const nlohmann::json*)>& decide) {
+  MutexLock lock(&mu_);
+  auto& objects = objects_[resource];
+  const std::string key = ObjectKey(ns, name);
+  auto it = objects.find(key);
+  ObjectPtr current = it == objects.end() ? nullptr : it->second;
+  Mutation m = decide(current.get());
+  if (m.kind == Mutation::kNone) return current;
+  if (m.kind == Mutation::kDelete && !current) return Status::NotFound(key);
+
+  StoredEvent ev;
+  ev.revision = revision_ + 1;
+  ev.resource = resource;
+  ev.ns = ns;
+  if (m.kind == Mutation::kDelete) {
+    ev.type = EventType::kDeleted;
+    // The final state carries the revision of the deletion, as Kubernetes does.
+    nlohmann::json last = *current;
+    last["metadata"]["resourceVersion"] = std::to_string(ev.revision);
+    ev.object = std::make_shared<const nlohmann::json>(std::move(last));
+  } else {
+    ev.type = current ? EventType::kModified : EventType::kAdded;
+    m.object["metadata"]["resourceVersion"] = std::to_string(ev.revision);
+    ev.object = std::make_shared<const nlohmann::json>(std::move(m.object));
+    ev.previous = current;
+  }
+  if (Status s = Commit(ev, key, nullptr); !s.ok()) return s;
+
+  revision_ = ev.revision;
+  if (ev.type == EventType::kDeleted) {
+    objects.erase(it);
+  } else {
+    objects[key] = ev.object;
+  }
+  history_.push_back(ev);
+  while (history_.size() > history_limit_) history_.pop_front();
+  changed_.SignalAll();
+  return ev.object;
+}
+
+std::vector<StoredEvent> Store::EventsAfter(uint64_t revision, std::chrono::milliseconds timeout,
+                                            bool* too_old) const {
+  *too_old = false;
+  MutexLock lock(&mu_);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!shutdown_ && revision_ <= revision) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return {};
+    changed_.WaitFor(std::chrono::duration_cast<std::chrono::microseconds>(deadline - now));
+  }
+  if (revision_ <= revision) return {};
+  // History holds a contiguous run of revisions ending at revision_.
+  if (history_.empty() || history_.front().revision > revision + 1) {
+    *too_old = true;
+    return {};
+  }
+  std::vector<StoredEvent> out;
+  auto it = history_.begin() + static_cast<std::ptrdiff_t>(revision + 1 - history_.front().revision);
+  out.assign(it, history_.end());
+  return out;
+}
+
+void Store::Shutdown() {
+  MutexLock lock(&mu_);
+  shutdown_ = true;
+  changed_.SignalAll();
+}
+
+}  // namespace cstor::apiserver

@@ -1,0 +1,114 @@
+// Store: every object the API server holds, in memory for reads and in SQLite (WAL) for
+// durability, plus the recent history of changes that watches are served from.
+//
+// Each change gets the next resourceVersion (one counter for the whole store, as etcd's
+// revision) and is committed, object and history row in one transaction, before the
+// caller hears of it; a restart reloads both, so watches resume from where they were.
+//
+// Thread-safe. Objects are immutable once stored (shared_ptr<const json>), so readers
+// copy pointers under the lock and serialize outside it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "base/mutex.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace cstor::apiserver {
+
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
+
+enum class EventType { kAdded, kModified, kDeleted };
+const char* EventTypeName(EventType t);
+
+struct StoredEvent {
+  uint64_t revision = 0;
+  EventType type = EventType::kAdded;
+  std::string resource;  // ResourceDef::StorageKey(), "cstor.openebs.io/cstorvolumes"
+  std::string ns;        // "" for cluster-scoped objects
+  ObjectPtr object;      // the new state; for kDeleted, the last state
+  ObjectPtr previous;    // the state before a kModified (null after a restart)
+};
+
+// What a mutation decides to do with the object it was shown.
+struct Mutation {
+  enum Kind { kNone, kPut, kDelete } kind = kNone;
+  nlohmann::json object;  // for kPut: the new object (its resourceVersion is set by the store)
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) the database at `path`; ":memory:" keeps nothing on disk.
+  // `history_limit` bounds the changes kept for watches; older revisions get 410 Gone.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, size_t history_limit);
+  ~Store();
+
+  uint64_t Revision() const;
+  ObjectPtr Get(const std::string& resource, const std::string& ns, const std::string& name) const;
+
+  struct Page {
+    uint64_t revision = 0;
+    std::vector<ObjectPtr> items;
+    std::string last_key;   // set when more items remain: where the next page starts after
+    size_t remaining = 0;   // matching items after this page
+  };
+  // Objects of `resource` in `ns` ("" for every namespace) ordered by namespace/name,
+  // starting after `after_key`, at most `limit` (0: no limit), that `filter` accepts.
+  Page List(const std::string& resource, const std::string& ns, const std::string& after_key,
+            size_t limit, const std::function<bool(const nlohmann::json&)>& filter) const;
+  // Every stored object of every resource (for garbage collection sweeps).
+  std::vector<std::pair<std::string, ObjectPtr>> Snapshot() const;
+
+  // Runs `decide` on the current object (null when absent) under the store lock and
+  // commits what it returns. Exceptions from `decide` propagate with nothing changed.
+  // Returns the stored object (kPut), the deleted one (kDelete), or the current (kNone).
+  Result<ObjectPtr> Mutate(const std::string& resource, const std::string& ns,
+                           const std::string& name,
+                           const std::function<Mutation(const nlohmann::json* current)>& decide);
+
+  // Changes after `revision`, waiting up to `timeout` for one. Sets *too_old when
+  // `revision` is older than the history kept (the caller must relist: 410 Gone).
+  std::vector<StoredEvent> EventsAfter(uint64_t revision, std::chrono::milliseconds timeout,
+                                       bool* too_old) const;
+  // Wakes every EventsAfter waiter; they return at once from now on.
+  void Shutdown();
+
+ private:
+  Store() = default;
+  Status Exec(const char* sql);
+  Status Load();
+  Status Commit(const StoredEvent& ev, const std::string& key, const std::string* text);
+
+  static std::string ObjectKey(const std::string& ns, const std::string& name) {
+    return ns + "/" + name;
+  }
+
+  mutable Mutex mu_;
+  mutable CondVar changed_{&mu_};
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* put_ = nullptr;
+  sqlite3_stmt* del_ = nullptr;
+  sqlite3_stmt* log_ = nullptr;
+  sqlite3_stmt* trim_ = nullptr;
+  size_t history_limit_ = 0;
+  uint64_t revision_ GUARDED_BY(mu_) = 0;
+  bool shutdown_ GUARDED_BY(mu_) = false;
+  // resource -> "ns/name" -> object
+  std::map<std::string, std::map<std::string, ObjectPtr>> objects_ GUARDED_BY(mu_);
+  std::deque<StoredEvent> history_ GUARDED_BY(mu_);
+};
+
+}  // namespace cstor::apiserver

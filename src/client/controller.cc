@@ -1,0 +1,85 @@
+#include "client/controller.h"
+
+#include "base/log.h"
+
+namespace cstor::client {
+
+Controller::Controller(Client& client, ResourceType primary, Reconciler& reconciler,
+                       ControllerOptions opts)
+    : client_(client), reconciler_(reconciler), opts_(std::move(opts)), queue_(opts_.rate_limit) {
+  informers_.push_back(std::make_unique<Informer>(client_, primary, opts_.informer));
+  auto enqueue = [this](const json& obj) { queue_.Add(Informer::KeyOf(obj)); };
+  informers_.front()->AddHandlers({enqueue, [enqueue](const json&, const json& n) { enqueue(n); },
+                                   enqueue});
+}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::Watch(ResourceType type, std::function<std::vector<std::string>(const json&)> map,
+                       InformerOptions opts) {
+  informers_.push_back(std::make_unique<Informer>(client_, type, std::move(opts)));
+  auto enqueue = [this, map = std::move(map)](const json& obj) {
+    for (const std::string& key : map(obj)) queue_.Add(key);
+  };
+  informers_.back()->AddHandlers({enqueue, [enqueue](const json& o, const json& n) {
+                                    enqueue(o);
+                                    enqueue(n);
+                                  },
+                                  enqueue});
+}
+
+std::vector<std::string> Controller::OwnerKeys(const json& obj, std::string_view kind) {
+  std::vector<std::string> keys;
+  const json& meta = obj.value("metadata", json::object());
+  const std::string ns = meta.value("namespace", "");
+  for (const json& ref : meta.value("ownerReferences", json::array())) {
+    if (ref.value("kind", "") != kind) continue;
+    keys.push_back(ns.empty() ? ref.value("name", "") : ns + "/" + ref.value("name", ""));
+  }
+  return keys;
+}
+
+Status Controller::Start(std::chrono::milliseconds sync_timeout) {
+  for (auto& informer : informers_) informer->Start();
+  for (auto& informer : informers_) {
+    if (!informer->WaitForSync(sync_timeout)) {
+      return Status::Unavailable(opts_.name + ": caches did not sync within " +
+                                 std::to_string(sync_timeout.count()) + " ms");
+    }
+  }
+  started_ = true;
+  for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { Work(); });
+  CSTOR_LOG_INFO("{}: started with {} workers", opts_.name, opts_.workers);
+  return Status::Ok();
+}
+
+void Controller::Stop() {
+  queue_.ShutDown();
+  for (auto& informer : informers_) informer->Stop();
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  workers_.clear();
+}
+
+void Controller::Work() {
+  while (auto key = queue_.Get()) {
+    const size_t slash = key->find('/');
+    const std::string ns = slash == std::string::npos ? "" : key->substr(0, slash);
+    const std::string name = slash == std::string::npos ? *key : key->substr(slash + 1);
+    Result<ReconcileResult> r = reconciler_.Reconcile(ns, name);
+    ++reconciles_;
+    if (!r.ok()) {
+      ++failures_;
+      CSTOR_LOG_WARN("{}: reconcile {} failed (attempt {}): {}", opts_.name, *key,
+                     queue_.NumRequeues(*key) + 1, r.status().ToString());
+      queue_.AddRateLimited(*key);
+    } else {
+      queue_.Forget(*key);
+      if (r->requeue_after.count() > 0) queue_.AddAfter(*key, r->requeue_after);
+    }
+    queue_.Done(*key);
+  }
+}
+
+}  // namespace cstor::client

@@ -1,0 +1,83 @@
+// The controller runtime: a Reconciler says how to make one object's world match its
+// spec; a Controller feeds it keys from informers through a rate-limited work queue.
+//
+// The pattern (see docs/control-plane.md):
+//   - Level-triggered: Reconcile gets only a key and reads the current state itself,
+//     from the informer caches and the API. It never relies on what an event said, so a
+//     missed, merged or repeated event changes nothing.
+//   - Idempotent: running Reconcile twice in a row does nothing the second time; writes
+//     happen only when the observed state differs from the desired one.
+//   - Errors are retried with per-key exponential backoff; success forgets the failures.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+#include "client/informer.h"
+#include "client/workqueue.h"
+
+namespace cstor::client {
+
+struct ReconcileResult {
+  // Reconcile again after this long even without an event (e.g. to poll progress).
+  std::chrono::milliseconds requeue_after{0};
+};
+
+class Reconciler {
+ public:
+  virtual ~Reconciler() = default;
+  // `ns` is empty for cluster-scoped objects. The object may no longer exist.
+  virtual Result<ReconcileResult> Reconcile(const std::string& ns, const std::string& name) = 0;
+};
+
+struct ControllerOptions {
+  std::string name = "controller";
+  int workers = 2;
+  InformerOptions informer;  // for the primary resource
+  RateLimit rate_limit;
+};
+
+class Controller {
+ public:
+  Controller(Client& client, ResourceType primary, Reconciler& reconciler, ControllerOptions opts);
+  ~Controller();  // stops
+
+  // Also reconcile when objects of `type` change: `map` names the primary keys
+  // ("ns/name") an object concerns, e.g. its controller owner. Before Start.
+  void Watch(ResourceType type, std::function<std::vector<std::string>(const json&)> map,
+             InformerOptions opts = {});
+  // Keys of the primary objects that own `obj` with kind `kind` (for Watch).
+  static std::vector<std::string> OwnerKeys(const json& obj, std::string_view kind);
+
+  Informer& primary() { return *informers_.front(); }
+  WorkQueue& queue() { return queue_; }
+
+  // Starts the informers, waits for their first lists, then the workers.
+  Status Start(std::chrono::milliseconds sync_timeout = std::chrono::seconds(30));
+  void Stop();
+
+  // Reconciles done, and how many failed: for tests and metrics.
+  int64_t reconciles() const { return reconciles_; }
+  int64_t failures() const { return failures_; }
+
+ private:
+  void Work();
+
+  Client& client_;
+  Reconciler& reconciler_;
+  const ControllerOptions opts_;
+  WorkQueue queue_;
+  std::vector<std::unique_ptr<Informer>> informers_;
+  std::vector<std::thread> workers_;
+  std::atomic<bool> started_{false};
+  std::atomic<int64_t> reconciles_{0};
+  std::atomic<int64_t> failures_{0};
+};
+
+}  // namespace cstor::client

@@ -1,0 +1,194 @@
+#include "client/informer.h"
+
+#include <random>
+
+#include "base/log.h"
+
+namespace cstor::client {
+
+Informer::Informer(Client& client, ResourceType type, InformerOptions opts)
+    : client_(client), type_(type), opts_(std::move(opts)) {}
+
+Informer::~Informer() { Stop(); }
+
+void Informer::AddHandlers(EventHandlers handlers) { handlers_.push_back(std::move(handlers)); }
+
+void Informer::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Informer::Stop() {
+  if (stopping_.exchange(true)) return;
+  canceller_.Cancel();
+  {
+    MutexLock lock(&sleep_mu_);
+    sleep_cv_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Informer::WaitForSync(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(&mu_);
+  while (!synced_) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    synced_cv_.WaitFor(std::chrono::duration_cast<std::chrono::microseconds>(deadline - now));
+  }
+  return true;
+}
+
+std::string Informer::KeyOf(const json& obj) {
+  const json& meta = obj.value("metadata", json::object());
+  const std::string ns = meta.value("namespace", "");
+  return ns.empty() ? meta.value("name", "") : ns + "/" + meta.value("name", "");
+}
+
+std::optional<json> Informer::Get(const std::string& ns, const std::string& name) const {
+  MutexLock lock(&mu_);
+  auto it = cache_.find(ns.empty() ? name : ns + "/" + name);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<json> Informer::List() const {
+  MutexLock lock(&mu_);
+  std::vector<json> out;
+  out.reserve(cache_.size());
+  for (const auto& entry : cache_) out.push_back(entry.second);
+  return out;
+}
+
+std::string Informer::LastResourceVersion() const {
+  MutexLock lock(&mu_);
+  return resource_version_;
+}
+
+void Informer::Deliver(const std::string& type, json obj) {
+  const std::string key = KeyOf(obj);
+  std::optional<json> old;
+  {
+    MutexLock lock(&mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) old = it->second;
+    if (type == "DELETED") {
+      cache_.erase(key);
+    } else {
+      cache_[key] = obj;
+    }
+  }
+  for (const EventHandlers& h : handlers_) {
+    if (type == "DELETED") {
+      if (h.on_delete) h.on_delete(old ? *old : obj);
+    } else if (old) {
+      if (h.on_update) h.on_update(*old, obj);
+    } else if (h.on_add) {
+      h.on_add(obj);
+    }
+  }
+}
+
+Status Informer::ListAndReplace() {
+  ListOptions lo;
+  lo.label_selector = opts_.label_selector;
+  lo.field_selector = opts_.field_selector;
+  lo.limit = 500;
+  auto list = client_.ListAll(type_, opts_.ns, lo);
+  if (!list.ok()) return list.status();
+  ++lists_;
+  std::map<std::string, json> fresh;
+  for (json& item : (*list)["items"]) {
+    // List items carry no kind; fill it in so cached objects decode as typed objects.
+    item["apiVersion"] = type_.ApiVersion();
+    item["kind"] = std::string(type_.kind);
+    std::string key = KeyOf(item);  // before item is moved from
+    fresh[key] = std::move(item);
+  }
+  std::vector<json> gone;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [key, obj] : cache_) {
+      if (!fresh.count(key)) gone.push_back(obj);
+    }
+  }
+  for (json& obj : gone) Deliver("DELETED", std::move(obj));
+  for (auto& entry : fresh) {
+    std::optional<json> cached = Get(entry.second["metadata"].value("namespace", ""),
+                                     entry.second["metadata"].value("name", ""));
+    if (cached && (*cached)["metadata"].value("resourceVersion", "") ==
+                      entry.second["metadata"].value("resourceVersion", "")) {
+      continue;  // unchanged while we were away
+    }
+    Deliver("MODIFIED", std::move(entry.second));
+  }
+  MutexLock lock(&mu_);
+  resource_version_ = (*list)["metadata"].value("resourceVersion", "");
+  synced_ = true;
+  synced_cv_.SignalAll();
+  return Status::Ok();
+}
+
+Status Informer::WatchOnce() {
+  WatchOptions wo;
+  wo.resource_version = LastResourceVersion();
+  wo.label_selector = opts_.label_selector;
+  wo.field_selector = opts_.field_selector;
+  thread_local std::mt19937 rng{std::random_device{}()};
+  // Spread re-establishment so that many informers do not reconnect at once.
+  wo.timeout_seconds = opts_.watch_timeout_seconds +
+                       std::uniform_int_distribution<int>(0, opts_.watch_timeout_seconds / 2)(rng);
+  wo.bookmarks = true;
+  ++watches_;
+  auto last_resync = std::chrono::steady_clock::now();
+  return client_.Watch(
+      type_, opts_.ns, wo,
+      [&](WatchEvent& ev) {
+        const std::string rv = ev.object.value("metadata", json::object()).value("resourceVersion", "");
+        if (ev.type != "BOOKMARK") Deliver(ev.type, std::move(ev.object));
+        if (!rv.empty()) {
+          MutexLock lock(&mu_);
+          resource_version_ = rv;
+        }
+        if (opts_.resync.count() > 0 && std::chrono::steady_clock::now() - last_resync >= opts_.resync) {
+          last_resync = std::chrono::steady_clock::now();
+          Resync();
+        }
+        return !stopping_;
+      },
+      &canceller_);
+}
+
+void Informer::Resync() {
+  for (const json& obj : List()) {
+    for (const EventHandlers& h : handlers_) {
+      if (h.on_update) h.on_update(obj, obj);
+    }
+  }
+}
+
+void Informer::Run() {
+  bool need_list = true;
+  int failures = 0;
+  while (!stopping_) {
+    Status s = need_list ? ListAndReplace() : WatchOnce();
+    if (stopping_) break;
+    if (s.ok()) {
+      failures = 0;
+      need_list = false;
+      continue;  // a watch that ended cleanly resumes at once
+    }
+    if (IsGone(s)) {
+      CSTOR_LOG_INFO("informer {}: resourceVersion {} is too old; listing again", type_.resource,
+                     LastResourceVersion());
+      need_list = true;
+      continue;
+    }
+    // The server is unreachable or failing: back off, then resume where we were.
+    ++failures;
+    auto delay = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(100 << std::min(failures, 6)),
+                                                     std::chrono::seconds(5));
+    CSTOR_LOG_DEBUG("informer {}: {} (retrying in {} ms)", type_.resource, s.ToString(), delay.count());
+    MutexLock lock(&sleep_mu_);
+    if (!stopping_) sleep_cv_.WaitFor(delay);
+  }
+}
+
+}  // namespace cstor::client

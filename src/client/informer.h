@@ -1,0 +1,95 @@
+// Informer: a local cache of one resource, kept current by list+watch, and the source of
+// the events controllers react to.
+//
+// It lists, then watches from the list's resourceVersion. When a watch ends it resumes
+// from the last resourceVersion it saw (the server keeps history, across restarts too),
+// backing off while the server is unreachable. Only when the server says that version is
+// gone (410) does it list again, and then it reports what changed while it was away,
+// including deletions, by comparing the new list with its cache. Every `resync` it
+// re-delivers every cached object as an update, so level-triggered controllers also
+// repair drift they had no event for.
+//
+// Thread-safe. Handlers run on the informer's thread, one at a time; they must not block.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/mutex.h"
+#include "client/client.h"
+
+namespace cstor::client {
+
+struct EventHandlers {
+  std::function<void(const json& obj)> on_add;
+  std::function<void(const json& old_obj, const json& new_obj)> on_update;
+  std::function<void(const json& obj)> on_delete;
+};
+
+struct InformerOptions {
+  std::string ns;  // "" for every namespace
+  std::string label_selector;
+  std::string field_selector;
+  std::chrono::milliseconds resync{std::chrono::minutes(10)};  // 0: never
+  int watch_timeout_seconds = 300;  // each watch is re-established after about this long
+};
+
+class Informer {
+ public:
+  Informer(Client& client, ResourceType type, InformerOptions opts = {});
+  ~Informer();  // stops
+
+  // Before Start.
+  void AddHandlers(EventHandlers handlers);
+
+  void Start();
+  void Stop();
+  // True once the first list has been delivered; false if `timeout` passes first.
+  bool WaitForSync(std::chrono::milliseconds timeout);
+
+  std::optional<json> Get(const std::string& ns, const std::string& name) const;
+  std::vector<json> List() const;
+  std::string LastResourceVersion() const;
+
+  // How often it had to list (1 after a clean start; more after 410s), and how many
+  // watches it opened: for tests and metrics.
+  int lists() const { return lists_; }
+  int watches() const { return watches_; }
+
+  // "ns/name", or "name" for cluster-scoped objects: the key controllers queue.
+  static std::string KeyOf(const json& obj);
+
+ private:
+  void Run();
+  Status ListAndReplace();
+  Status WatchOnce();
+  void Deliver(const std::string& type, json obj);
+  void Resync();
+
+  Client& client_;
+  const ResourceType type_;
+  const InformerOptions opts_;
+  std::vector<EventHandlers> handlers_;
+
+  mutable Mutex mu_;
+  CondVar synced_cv_{&mu_};
+  std::map<std::string, json> cache_ GUARDED_BY(mu_);
+  std::string resource_version_ GUARDED_BY(mu_);
+  bool synced_ GUARDED_BY(mu_) = false;
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> lists_{0};
+  std::atomic<int> watches_{0};
+  WatchCanceller canceller_;
+  Mutex sleep_mu_;
+  CondVar sleep_cv_{&sleep_mu_};
+  std::thread thread_;
+};
+
+}  // namespace cstor::client

@@ -1,0 +1,72 @@
+// WorkQueue: the queue between an informer's events and a controller's workers.
+//
+//   - De-duplicating: a key waiting in the queue is there once however often it is added.
+//   - Never concurrent for one key: a key added while a worker processes it is queued
+//     again only when that worker calls Done, so no two workers reconcile one object.
+//   - Rate-limited: AddRateLimited delays a key by base * 2^failures (up to a maximum),
+//     and all rate-limited adds share a token bucket; Forget resets a key's failures.
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "base/mutex.h"
+
+namespace cstor::client {
+
+struct RateLimit {
+  std::chrono::milliseconds base_delay{5};
+  std::chrono::milliseconds max_delay{std::chrono::seconds(300)};
+  double qps = 10;     // the shared bucket's refill rate
+  double burst = 100;  // and its size
+};
+
+class WorkQueue {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit WorkQueue(RateLimit limit = {});
+
+  void Add(const std::string& key);
+  void AddAfter(const std::string& key, std::chrono::milliseconds delay);
+  void AddRateLimited(const std::string& key);
+  void Forget(const std::string& key);
+  int NumRequeues(const std::string& key) const;
+
+  // The next key to process, waiting for one; nullopt once shut down.
+  std::optional<std::string> Get();
+  void Done(const std::string& key);
+
+  // Get returns nullopt from now on; keys not yet taken are dropped.
+  void ShutDown();
+  size_t Len() const;
+
+  // The delay AddRateLimited would use now for `key` (for tests and logging).
+  std::chrono::milliseconds NextDelay(const std::string& key);
+
+ private:
+  void AddLocked(const std::string& key) REQUIRES(mu_);
+  std::chrono::milliseconds DelayLocked(const std::string& key) REQUIRES(mu_);
+
+  const RateLimit limit_;
+  mutable Mutex mu_;
+  CondVar cv_{&mu_};
+  std::deque<std::string> queue_ GUARDED_BY(mu_);
+  std::unordered_set<std::string> dirty_ GUARDED_BY(mu_);       // waiting to be processed
+  std::unordered_set<std::string> processing_ GUARDED_BY(mu_);  // taken by a worker
+  std::multimap<Clock::time_point, std::string> delayed_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, int> failures_ GUARDED_BY(mu_);
+  double tokens_ GUARDED_BY(mu_);
+  Clock::time_point last_refill_ GUARDED_BY(mu_);
+  Clock::time_point bucket_free_at_ GUARDED_BY(mu_);  // when the bucket's next slot opens
+  bool shutdown_ GUARDED_BY(mu_) = false;
+};
+
+}  // namespace cstor::client

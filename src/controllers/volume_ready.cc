@@ -1,0 +1,108 @@
+#include "controllers/volume_ready.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace cstor::controllers {
+namespace {
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+api::Condition VolumeReadyCondition(const api::CStorVolume& cv) {
+  const int rf = cv.spec.replication_factor;
+  const int cf = cv.spec.consistency_factor > 0 ? cv.spec.consistency_factor : rf / 2 + 1;
+  int healthy = 0;
+  for (const api::ReplicaStatus& r : cv.status.replica_statuses) {
+    if (r.mode == api::cvr_phase::kHealthy) ++healthy;
+  }
+  const std::string& phase = cv.status.phase;
+  api::Condition c;
+  c.type = api::cv_condition::kReady;
+  if (phase == api::cv_phase::kHealthy) {
+    c.status = api::kConditionTrue;
+    c.reason = "QuorumHealthy";
+    c.message = fmt::format("all {} replicas are healthy", rf);
+  } else if (phase == api::cv_phase::kDegraded) {
+    c.status = api::kConditionTrue;
+    c.reason = "Degraded";
+    c.message = fmt::format("{} of {} replicas are healthy; IO continues on a quorum of {} while "
+                            "the others rebuild", healthy, rf, cf);
+  } else if (phase.empty() || phase == api::cv_phase::kInit) {
+    c.status = api::kConditionFalse;
+    c.reason = "Initializing";
+    c.message = fmt::format("waiting for {} of {} replicas to connect to the target", cf, rf);
+  } else if (phase == api::cv_phase::kOffline) {
+    c.status = api::kConditionFalse;
+    c.reason = "NoQuorum";
+    c.message = fmt::format("only {} of {} replicas are healthy, fewer than the quorum of {}; IO "
+                            "is suspended until a quorum is back (check the pools holding the "
+                            "replicas: kubectl get cvr -l cstorvolume.openebs.io/name={})",
+                            healthy, rf, cf, cv.metadata.name);
+  } else {
+    c.status = api::kConditionFalse;
+    c.reason = phase == api::cv_phase::kInvalid ? "InvalidSpec" : "TargetError";
+    c.message = cv.status.message.empty() ? fmt::format("the volume's phase is {}", phase)
+                                          : cv.status.message;
+  }
+  return c;
+}
+
+VolumeReadyController::VolumeReadyController(client::Client& client, client::EventRecorder& events,
+                                             std::string ns)
+    : client_(client),
+      events_(events),
+      controller_(client, api::CStorVolume::kType, *this, Options(std::move(ns))) {}
+
+client::ControllerOptions VolumeReadyController::Options(std::string ns) {
+  client::ControllerOptions o;
+  o.name = "volume-ready";
+  o.informer.ns = std::move(ns);
+  return o;
+}
+
+Status VolumeReadyController::Start() { return controller_.Start(); }
+void VolumeReadyController::Stop() { controller_.Stop(); }
+
+Result<client::ReconcileResult> VolumeReadyController::Reconcile(const std::string& ns,
+                                                                 const std::string& name) {
+  std::optional<nlohmann::json> cached = controller_.primary().Get(ns, name);
+  if (!cached) return client::ReconcileResult{};  // deleted: nothing to keep up to date
+  api::CStorVolume cv;
+  try {
+    cv = cached->get<api::CStorVolume>();
+  } catch (const nlohmann::json::exception& e) {
+    // A malformed object will not become well formed by retrying; report it once.
+    events_.Warning(*cached, "Malformed", e.what());
+    return client::ReconcileResult{};
+  }
+  if (cv.metadata.deletion_timestamp) return client::ReconcileResult{};
+
+  const api::Condition* before = api::FindCondition(cv.status.conditions, api::cv_condition::kReady);
+  const std::string old_status = before ? before->status : "";
+  api::Condition want = VolumeReadyCondition(cv);
+  if (!api::SetCondition(cv.status.conditions, want, Now())) return client::ReconcileResult{};
+
+  // The cached object's resourceVersion makes this a compare-and-swap: if the volume
+  // changed since the cache saw it, the write fails with a conflict, the key is retried,
+  // and the next attempt works from the newer object.
+  auto updated = client_.UpdateStatus(cv);
+  if (!updated.ok()) return updated.status();
+  if (old_status != want.status) {
+    events_.Record(nlohmann::json(*updated), want.status == api::kConditionTrue ? "Normal" : "Warning",
+                   want.status == api::kConditionTrue ? "Ready" : "NotReady",
+                   want.reason + ": " + want.message);
+  }
+  return client::ReconcileResult{};
+}
+
+}  // namespace cstor::controllers
