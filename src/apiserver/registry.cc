@@ -10,7 +10,7 @@ ResourceDef Builtin(std::string group, std::string kind, std::string plural, boo
   d.version = "v1";
   d.kind = kind;
   d.list_kind = kind + "List";
-  d.singular = plural.substr(0, plural.size() - (plural.ends_with("ses") ? 2 : 1));
+  for (char c : d.kind) d.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   d.plural = std::move(plural);
   d.short_names = std::move(short_names);
   d.namespaced = namespaced;

@@ -1,6 +1,7 @@
 #include "apiserver/server.h"
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -82,7 +83,10 @@ ApiError Invalid(const ResourceDef& def, const std::string& name,
   json causes = json::array();
   std::string list;
   for (const FieldError& e : errors) {
-    causes.push_back({{"reason", e.reason}, {"message", e.message}, {"field", e.field}});
+    // Clients print causes as "field: message", so the message does not repeat the field.
+    std::string detail = e.message;
+    if (detail.starts_with(e.field + ": ")) detail = detail.substr(e.field.size() + 2);
+    causes.push_back({{"reason", e.reason}, {"message", detail}, {"field", e.field}});
     list += (list.empty() ? "" : ", ") + e.message;
   }
   json details = Details(def, name);
@@ -179,6 +183,19 @@ bool BoolParam(const httplib::Request& req, const char* name) {
   return v == "1" || v == "true";
 }
 
+// dryRun=All, in the query or (for deletes) in the DeleteOptions body.
+bool DryRun(const httplib::Request& req, const json& options) {
+  std::vector<std::string> values;
+  if (req.has_param("dryRun")) values.push_back(req.get_param_value("dryRun"));
+  if (options.is_object() && options.contains("dryRun") && options["dryRun"].is_array()) {
+    for (const auto& v : options["dryRun"]) values.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  for (const std::string& v : values) {
+    if (v != "All") throw BadRequest(fmt::format("dryRun \"{}\" is not supported; the only value is All", v));
+  }
+  return !values.empty();
+}
+
 bool WantsTable(const httplib::Request& req) {
   return req.get_header_value("Accept").find("as=Table") != std::string::npos;
 }
@@ -239,7 +256,9 @@ class ApiServer::Impl {
 
   void Get(const Target& t, const httplib::Request& req, httplib::Response& res);
   void List(const Target& t, const httplib::Request& req, httplib::Response& res);
+  struct WatchState;
   void Watch(const Target& t, const httplib::Request& req, httplib::Response& res);
+  bool StreamWatch(WatchState& st, httplib::DataSink& sink);
   void Create(const Target& t, const httplib::Request& req, httplib::Response& res);
   void Update(const Target& t, const httplib::Request& req, httplib::Response& res);
   void Patch(const Target& t, const httplib::Request& req, httplib::Response& res);
@@ -258,9 +277,9 @@ class ApiServer::Impl {
   // it is gone.
   std::pair<ObjectPtr, bool> DeleteObject(const ResourceDef& def, const std::string& ns,
                                           const std::string& name, const std::string& policy,
-                                          const json& preconditions);
+                                          const json& preconditions, bool dry_run = false);
   ObjectPtr Commit(const ResourceDef& def, const std::string& ns, const std::string& name,
-                   const std::function<Mutation(const json*)>& decide);
+                   const std::function<Mutation(const json*)>& decide, bool dry_run = false);
 
   // CustomResourceDefinitions.
   void ServeCrd(const json& crd);
@@ -667,25 +686,42 @@ void ApiServer::Impl::List(const Target& t, const httplib::Request& req, httplib
   WriteJson(res, 200, ListObject(*t.def, page, WantsTable(req), IncludeParam(req)));
 }
 
+// One open watch: what it selects, how it encodes, and where it is in the history.
+struct ApiServer::Impl::WatchState {
+  ResourceDefPtr def;
+  std::string ns;
+  LabelSelector labels;
+  FieldSelector fields;
+  bool table = false;
+  IncludeObject include = IncludeObject::kMetadata;
+  bool bookmarks = false;
+  uint64_t revision = 0;
+  std::vector<std::string> initial;  // encoded ADDED events to send first
+  std::chrono::steady_clock::time_point deadline, last_bookmark;
+
+  bool Matches(const json& o) const {
+    return labels.Matches(Meta(o).value("labels", json(nullptr))) && fields.Matches(o);
+  }
+  std::string Encode(const char* type, const json& obj) const {
+    json event = {{"type", type}};
+    if (table) {
+      event["object"] = {{"kind", "Table"}, {"apiVersion", "meta.k8s.io/v1"},
+                         {"metadata", {{"resourceVersion", MetaString(obj, "resourceVersion")}}},
+                         {"columnDefinitions", TableColumns(*def)},
+                         {"rows", {TableRow(*def, obj, include)}}};
+    } else {
+      event["object"] = obj;
+    }
+    return event.dump() + "\n";
+  }
+};
+
 void ApiServer::Impl::Watch(const Target& t, const httplib::Request& req, httplib::Response& res) {
   auto labels = LabelSelector::Parse(req.get_param_value("labelSelector"));
   if (!labels.ok()) throw BadRequest(labels.status().message());
   auto fields = FieldSelector::Parse(req.get_param_value("fieldSelector"));
   if (!fields.ok()) throw BadRequest(fields.status().message());
 
-  struct WatchState {
-    ResourceDefPtr def;
-    std::string ns;
-    LabelSelector labels;
-    FieldSelector fields;
-    bool table = false;
-    IncludeObject include = IncludeObject::kMetadata;
-    bool bookmarks = false;
-    uint64_t revision = 0;
-    std::vector<std::string> initial;  // encoded ADDED events to send first
-    std::chrono::steady_clock::time_point deadline, last_bookmark;
-    bool too_old = false;
-  };
   auto st = std::make_shared<WatchState>();
   st->def = t.def;
   st->ns = t.ns;
@@ -695,31 +731,17 @@ void ApiServer::Impl::Watch(const Target& t, const httplib::Request& req, httpli
   st->include = IncludeParam(req);
   st->bookmarks = BoolParam(req, "allowWatchBookmarks");
   const int64_t timeout = IntParam(req, "timeoutSeconds", opts_.max_watch_seconds);
-  st->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(std::min<int64_t>(timeout, opts_.max_watch_seconds));
+  st->deadline = std::chrono::steady_clock::now() +
+                 std::chrono::seconds(std::min<int64_t>(timeout, opts_.max_watch_seconds));
   st->last_bookmark = std::chrono::steady_clock::now();
-
-  auto encode = [st, this](const char* type, const json& obj) {
-    json event = {{"type", type}};
-    if (st->table) {
-      event["object"] = {{"kind", "Table"}, {"apiVersion", "meta.k8s.io/v1"},
-                         {"metadata", {{"resourceVersion", MetaString(obj, "resourceVersion")}}},
-                         {"columnDefinitions", TableColumns(*st->def)},
-                         {"rows", {TableRow(*st->def, obj, st->include)}}};
-    } else {
-      event["object"] = obj;
-    }
-    return event.dump() + "\n";
-  };
-  auto matches = [st](const json& o) {
-    return st->labels.Matches(Meta(o).value("labels", json(nullptr))) && st->fields.Matches(o);
-  };
 
   const std::string rv = req.get_param_value("resourceVersion");
   if (rv.empty() || rv == "0") {
     // Start with the current state, as ADDED events, then follow changes from there.
-    Store::Page page = store_->List(t.def->StorageKey(), t.ns, "", 0, matches);
+    Store::Page page = store_->List(t.def->StorageKey(), t.ns, "", 0,
+                                    [&](const json& o) { return st->Matches(o); });
     st->revision = page.revision;
-    for (const ObjectPtr& o : page.items) st->initial.push_back(encode("ADDED", *o));
+    for (const ObjectPtr& o : page.items) st->initial.push_back(st->Encode("ADDED", *o));
   } else {
     try {
       size_t used = 0;
@@ -729,69 +751,76 @@ void ApiServer::Impl::Watch(const Target& t, const httplib::Request& req, httpli
       throw BadRequest(fmt::format("invalid resourceVersion \"{}\"", rv));
     }
   }
-
-  const auto interval = opts_.bookmark_interval;
   res.set_chunked_content_provider(
-      "application/json;stream=watch",
-      [st, this, encode, matches, interval](size_t, httplib::DataSink& sink) {
-        auto write = [&sink](const std::string& s) { return sink.write(s.data(), s.size()); };
-        if (!st->initial.empty()) {
-          for (const std::string& e : st->initial) {
-            if (!write(e)) return false;
-          }
-          st->initial.clear();
-          return true;
+      "application/json;stream=watch", [st, this](size_t, httplib::DataSink& sink) {
+        // This runs outside Handle(): nothing may escape it.
+        try {
+          return StreamWatch(*st, sink);
+        } catch (const std::exception& e) {
+          CSTOR_LOG_ERROR("apiserver: a watch of {} ended: {}", st->def->plural, e.what());
+          return false;
         }
-        auto now = std::chrono::steady_clock::now();
-        if (stopping_ || now >= st->deadline) {
-          sink.done();
-          return true;
-        }
-        bool too_old = false;
-        auto wait = std::min<std::chrono::milliseconds>(
-            std::chrono::milliseconds(500),
-            std::chrono::duration_cast<std::chrono::milliseconds>(st->deadline - now));
-        std::vector<StoredEvent> events = store_->EventsAfter(st->revision, wait, &too_old);
-        if (too_old) {
-          json status = StatusObject(410, "Expired",
-                                     fmt::format("too old resource version: {} ({})", st->revision,
-                                                 store_->Revision()),
-                                     nullptr);
-          write(json{{"type", "ERROR"}, {"object", status}}.dump() + "\n");
-          sink.done();
-          return true;
-        }
-        const std::string key = st->def->StorageKey();
-        for (const StoredEvent& ev : events) {
-          st->revision = ev.revision;
-          if (ev.resource != key || (!st->ns.empty() && ev.ns != st->ns)) continue;
-          // Selector transitions: an object that stops matching is DELETED for this
-          // watch, one that starts matching is ADDED.
-          const bool now_matches = matches(*ev.object);
-          const bool was_matching = ev.type == EventType::kModified && ev.previous
-                                        ? matches(*ev.previous)
-                                        : ev.type != EventType::kAdded && now_matches;
-          const char* type = nullptr;
-          if (ev.type == EventType::kAdded && now_matches) type = "ADDED";
-          if (ev.type == EventType::kDeleted && now_matches) type = "DELETED";
-          if (ev.type == EventType::kModified) {
-            if (now_matches && was_matching) type = "MODIFIED";
-            if (now_matches && !was_matching) type = "ADDED";
-            if (!now_matches && was_matching) type = "DELETED";
-          }
-          if (type != nullptr && !write(encode(type, *ev.object))) return false;
-        }
-        now = std::chrono::steady_clock::now();
-        if (st->bookmarks && now - st->last_bookmark >= interval) {
-          st->last_bookmark = now;
-          json bookmark = {{"type", "BOOKMARK"},
-                           {"object", {{"kind", st->def->kind},
-                                       {"apiVersion", st->def->ApiVersion()},
-                                       {"metadata", {{"resourceVersion", std::to_string(st->revision)}}}}}};
-          if (!write(bookmark.dump() + "\n")) return false;
-        }
-        return true;
       });
+}
+
+// Sends what the watch has not seen yet; false ends the response (the client went away).
+bool ApiServer::Impl::StreamWatch(WatchState& st, httplib::DataSink& sink) {
+  auto write = [&sink](const std::string& s) { return sink.write(s.data(), s.size()); };
+  if (!st.initial.empty()) {
+    for (const std::string& e : st.initial) {
+      if (!write(e)) return false;
+    }
+    st.initial.clear();
+    return true;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (stopping_ || now >= st.deadline) {
+    sink.done();
+    return true;
+  }
+  bool too_old = false;
+  auto wait = std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(500),
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - now));
+  std::vector<StoredEvent> events = store_->EventsAfter(st.revision, wait, &too_old);
+  if (too_old) {
+    json status = StatusObject(
+        410, "Expired",
+        fmt::format("too old resource version: {} ({})", st.revision, store_->Revision()), nullptr);
+    write(json{{"type", "ERROR"}, {"object", status}}.dump() + "\n");
+    sink.done();
+    return true;
+  }
+  const std::string key = st.def->StorageKey();
+  for (const StoredEvent& ev : events) {
+    st.revision = ev.revision;
+    if (ev.resource != key || (!st.ns.empty() && ev.ns != st.ns)) continue;
+    // Selector transitions: an object that stops matching is DELETED for this watch, one
+    // that starts matching is ADDED.
+    const bool now_matches = st.Matches(*ev.object);
+    const bool was_matching = ev.type == EventType::kModified && ev.previous
+                                  ? st.Matches(*ev.previous)
+                                  : ev.type != EventType::kAdded && now_matches;
+    const char* type = nullptr;
+    if (ev.type == EventType::kAdded && now_matches) type = "ADDED";
+    if (ev.type == EventType::kDeleted && now_matches) type = "DELETED";
+    if (ev.type == EventType::kModified) {
+      if (now_matches && was_matching) type = "MODIFIED";
+      if (now_matches && !was_matching) type = "ADDED";
+      if (!now_matches && was_matching) type = "DELETED";
+    }
+    if (type != nullptr && !write(st.Encode(type, *ev.object))) return false;
+  }
+  now = std::chrono::steady_clock::now();
+  if (st.bookmarks && now - st.last_bookmark >= opts_.bookmark_interval) {
+    st.last_bookmark = now;
+    json bookmark = {{"type", "BOOKMARK"},
+                     {"object", {{"kind", st.def->kind},
+                                 {"apiVersion", st.def->ApiVersion()},
+                                 {"metadata", {{"resourceVersion", std::to_string(st.revision)}}}}}};
+    if (!write(bookmark.dump() + "\n")) return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -831,7 +860,9 @@ void ApiServer::Impl::ValidateObject(const ResourceDef& def, json& obj, const ht
   if (def.custom && def.schema.is_object() && !def.schema.empty()) {
     SchemaResult r = ValidateAndPrune(def.schema, obj);
     errors.insert(errors.end(), r.errors.begin(), r.errors.end());
-    const std::string mode = req ? req->get_param_value("fieldValidation") : "";
+    // Kubernetes' default when the client does not say is Warn.
+    std::string mode = req ? req->get_param_value("fieldValidation") : "Ignore";
+    if (mode.empty()) mode = "Warn";
     if (!r.unknown_fields.empty() && mode == "Strict" && errors.empty()) {
       std::string list;
       for (const std::string& f : r.unknown_fields) list += (list.empty() ? "" : ", ") + ("unknown field \"" + f + "\"");
@@ -848,7 +879,19 @@ void ApiServer::Impl::ValidateObject(const ResourceDef& def, json& obj, const ht
 
 ObjectPtr ApiServer::Impl::Commit(const ResourceDef& def, const std::string& ns,
                                   const std::string& name,
-                                  const std::function<Mutation(const json*)>& decide) {
+                                  const std::function<Mutation(const json*)>& decide,
+                                  bool dry_run) {
+  if (dry_run) {
+    // Everything a real write checks, and the would-be result; nothing stored, no event.
+    ObjectPtr cur = store_->Get(def.StorageKey(), ns, name);
+    Mutation m = decide(cur.get());
+    if (m.kind == Mutation::kPut) {
+      if (cur) m.object["metadata"]["resourceVersion"] = MetaString(*cur, "resourceVersion");
+      return std::make_shared<const json>(std::move(m.object));
+    }
+    if (m.kind == Mutation::kDelete && !cur) throw NotFound(def, name);
+    return cur;
+  }
   auto r = store_->Mutate(def.StorageKey(), ns, name, decide);
   if (!r.ok()) {
     if (r.status().Is(Code::kNotFound)) throw NotFound(def, name);
@@ -898,15 +941,12 @@ void ApiServer::Impl::Create(const Target& t, const httplib::Request& req, httpl
     auto served = Registry::FromCrd(obj);
     if (!served.ok()) throw Invalid(def, name, {{"FieldValueInvalid", "spec", "spec: " + served.status().message()}});
   }
-  if (req.get_param_value("dryRun") == "All") {
-    WriteJson(res, 201, obj);
-    return;
-  }
+  const bool dry_run = DryRun(req, json::object());
   ObjectPtr stored = Commit(def, t.ns, name, [&](const json* cur) {
     if (cur) throw AlreadyExists(def, name);
     return Mutation{Mutation::kPut, obj};
-  });
-  if (def.plural == "customresourcedefinitions") {
+  }, dry_run);
+  if (def.plural == "customresourcedefinitions" && !dry_run) {
     ServeCrd(*stored);
     stored = store_->Get(def.StorageKey(), t.ns, name);  // with the status ServeCrd wrote
   }
@@ -978,6 +1018,7 @@ void ApiServer::Impl::Update(const Target& t, const httplib::Request& req, httpl
                                  body_name, t.name));
   }
   const std::string rv = MetaString(obj, "resourceVersion");
+  const bool dry_run = DryRun(req, json::object());
   bool deleted = false;
   ObjectPtr stored = Commit(def, t.ns, t.name, [&](const json* cur) {
     if (!cur) throw NotFound(def, t.name);
@@ -991,8 +1032,8 @@ void ApiServer::Impl::Update(const Target& t, const httplib::Request& req, httpl
     Mutation m = FinishUpdate(def, *cur, obj, t.sub, &req, &res);
     deleted = m.kind == Mutation::kDelete;
     return m;
-  });
-  if (def.plural == "customresourcedefinitions" && !deleted) ServeCrd(*stored);
+  }, dry_run);
+  if (def.plural == "customresourcedefinitions" && !deleted && !dry_run) ServeCrd(*stored);
   WriteJson(res, 200, *stored);
 }
 
@@ -1019,6 +1060,7 @@ void ApiServer::Impl::Patch(const Target& t, const httplib::Request& req, httpli
     throw BadRequest(json_patch ? "a JSON patch must be an array of operations"
                                 : "a merge patch must be a JSON object");
   }
+  const bool dry_run = DryRun(req, json::object());
   bool deleted = false;
   ObjectPtr stored = Commit(def, t.ns, t.name, [&](const json* cur) {
     if (!cur) throw NotFound(def, t.name);
@@ -1048,8 +1090,8 @@ void ApiServer::Impl::Patch(const Target& t, const httplib::Request& req, httpli
     Mutation m = FinishUpdate(def, *cur, std::move(next), t.sub, &req, &res);
     deleted = m.kind == Mutation::kDelete;
     return m;
-  });
-  if (def.plural == "customresourcedefinitions" && !deleted) ServeCrd(*stored);
+  }, dry_run);
+  if (def.plural == "customresourcedefinitions" && !deleted && !dry_run) ServeCrd(*stored);
   WriteJson(res, 200, *stored);
 }
 
@@ -1057,7 +1099,7 @@ std::pair<ObjectPtr, bool> ApiServer::Impl::DeleteObject(const ResourceDef& def,
                                                          const std::string& ns,
                                                          const std::string& name,
                                                          const std::string& policy,
-                                                         const json& preconditions) {
+                                                         const json& preconditions, bool dry_run) {
   bool gone = false;
   ObjectPtr result = Commit(def, ns, name, [&](const json* cur) -> Mutation {
     if (!cur) throw NotFound(def, name);
@@ -1089,7 +1131,8 @@ std::pair<ObjectPtr, bool> ApiServer::Impl::DeleteObject(const ResourceDef& def,
     SetFinalizers(next, finalizers);
     if (def.plural == "namespaces") next["status"] = {{"phase", "Terminating"}};
     return {Mutation::kPut, std::move(next)};
-  });
+  }, dry_run);
+  if (dry_run) return {result, gone};
   if (gone && def.plural == "customresourcedefinitions") {
     // The resource stops being served and its objects go with it.
     auto served = Registry::FromCrd(*result);
@@ -1119,13 +1162,8 @@ void ApiServer::Impl::Delete(const Target& t, const httplib::Request& req, httpl
   if (policy != "Background" && policy != "Foreground" && policy != "Orphan") {
     throw BadRequest(fmt::format("propagationPolicy \"{}\" is not one of Background, Foreground, Orphan", policy));
   }
-  if (req.get_param_value("dryRun") == "All") {
-    ObjectPtr obj = store_->Get(t.def->StorageKey(), t.ns, t.name);
-    if (!obj) throw NotFound(*t.def, t.name);
-    WriteJson(res, 200, *obj);
-    return;
-  }
-  auto [obj, gone] = DeleteObject(*t.def, t.ns, t.name, policy, options.value("preconditions", json(nullptr)));
+  auto [obj, gone] = DeleteObject(*t.def, t.ns, t.name, policy,
+                                  options.value("preconditions", json(nullptr)), DryRun(req, options));
   if (gone) {
     WriteJson(res, 200, StatusObject(200, "", "", json{{"name", t.name}, {"group", t.def->group},
                                                        {"kind", t.def->plural},
@@ -1151,7 +1189,8 @@ void ApiServer::Impl::DeleteCollection(const Target& t, const httplib::Request& 
   json items = json::array();
   for (const ObjectPtr& o : page.items) {
     try {
-      items.push_back(*DeleteObject(*t.def, MetaString(*o, "namespace"), MetaString(*o, "name"), policy, nullptr).first);
+      items.push_back(*DeleteObject(*t.def, MetaString(*o, "namespace"), MetaString(*o, "name"), policy,
+                                    nullptr, DryRun(req, json::object())).first);
     } catch (const ApiError& e) {
       if (e.code != 404) throw;  // deleted meanwhile
     }
@@ -1248,11 +1287,11 @@ Status ApiServer::Impl::ApplyManifest(const json& manifest) {
 
 void ApiServer::Impl::GarbageLoop() {
   uint64_t revision = store_->Revision();
-  CollectGarbage();
+  bool relevant = true;  // a sweep at start finishes what a previous run left
   while (!stopping_) {
     bool too_old = false;
     std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::seconds(1), &too_old);
-    bool relevant = too_old;
+    relevant = relevant || too_old;
     for (const StoredEvent& ev : events) {
       revision = ev.revision;
       const json& meta = Meta(*ev.object);
@@ -1260,7 +1299,14 @@ void ApiServer::Impl::GarbageLoop() {
                  meta.contains("ownerReferences");
     }
     if (too_old) revision = store_->Revision();
-    if (relevant && !stopping_) CollectGarbage();
+    if (relevant && !stopping_) {
+      try {
+        CollectGarbage();
+      } catch (const std::exception& e) {
+        CSTOR_LOG_ERROR("apiserver: garbage collection failed (retried on the next change): {}", e.what());
+      }
+      relevant = false;
+    }
   }
 }
 
@@ -1384,6 +1430,9 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() { Stop(); }
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Start(ApiServerOptions options) {
+  // httplib writes to sockets without MSG_NOSIGNAL: a client that hangs up mid-response
+  // must end that response, not the server.
+  signal(SIGPIPE, SIG_IGN);
   auto impl = std::make_unique<Impl>(std::move(options));
   if (Status s = impl->Init(); !s.ok()) return s;
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));

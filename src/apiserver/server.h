@@ -36,6 +36,7 @@ struct ApiServerOptions {
 
 class ApiServer {
  public:
+  // Starting a server sets SIGPIPE to be ignored for the process (the HTTP library needs it).
   static Result<std::unique_ptr<ApiServer>> Start(ApiServerOptions options);
   ~ApiServer();  // stops
 

@@ -25,6 +25,7 @@ void AddVolumeCommands(Cli& cli);
 void AddDemoCommand(Cli& cli);
 void AddReplicationCommands(Cli& cli);
 void AddApiServerCommand(Cli& cli);
+void AddOperatorCommand(Cli& cli);
 
 // Sets `run` to call fn when the subcommand is chosen.
 inline void OnRun(Cli& cli, CLI::App* sub, std::function<Status()> fn) {

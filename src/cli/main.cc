@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   cstor::cli::AddReplicationCommands(cli);
   cstor::cli::AddDemoCommand(cli);
   cstor::cli::AddApiServerCommand(cli);
+  cstor::cli::AddOperatorCommand(cli);
   try {
     cli.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,6 @@
 #include "client/client.h"
 
+#include <csignal>
 #include <random>
 #include <thread>
 
@@ -84,7 +85,11 @@ void WatchCanceller::Cancel() {
   if (http_ != nullptr) http_->stop();
 }
 
-Client::Client(Config config, RetryPolicy retry) : config_(std::move(config)), retry_(retry) {}
+Client::Client(Config config, RetryPolicy retry) : config_(std::move(config)), retry_(retry) {
+  // httplib writes to sockets without MSG_NOSIGNAL: a peer that closed would otherwise
+  // kill the process with SIGPIPE instead of failing one request.
+  signal(SIGPIPE, SIG_IGN);
+}
 Client::~Client() = default;
 
 std::string Client::Path(const ResourceType& type, const std::string& ns, const std::string& name,
@@ -101,6 +106,7 @@ std::string Client::Path(const ResourceType& type, const std::string& ns, const 
 std::unique_ptr<httplib::Client> Client::NewConnection() const {
   auto c = std::make_unique<httplib::Client>(config_.server);
   c->set_keep_alive(true);
+  c->set_tcp_nodelay(true);  // small requests, each waited for: no Nagle delay
   c->set_connection_timeout(5);
   c->set_read_timeout(60);
   c->set_write_timeout(30);

@@ -8,7 +8,8 @@
 //   kInvalidArgument (400, 422), kFailedPrecondition (401, 403), kUnavailable (5xx, 429,
 //   no connection, after the retries).
 //
-// Thread-safe: requests from many threads share a small pool of connections.
+// Thread-safe: requests from many threads share a small pool of connections. Creating a
+// Client sets SIGPIPE to be ignored for the process (the HTTP library needs it).
 #pragma once
 
 #include <atomic>

@@ -1,0 +1,326 @@
+// apiserver_bench: the embedded API server under 10,000 objects. It starts `cstor
+// apiserver` as a child process (so that its memory is its own) and drives it over HTTPS
+// with the client library: create, update, list and watch-event latency, the server's
+// memory, and how long a restart takes to load the store.
+//
+//   apiserver_bench [--cstor PATH] [--objects 10000] [--threads 8] [--watch-samples 300]
+//
+// The baseline, measured in the same run, is SQLite itself: single-row transactions of the
+// same objects with the server's durability settings (WAL, synchronous=FULL). Every write
+// the server acknowledges is one such commit, so "vs sqlite" says how much of the write
+// cost is the server rather than the disk.
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "api/cstor_types.h"
+#include "api/kube_types.h"
+#include "client/client.h"
+
+namespace cstor {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+api::CStorVolumeReplica Replica(int i) {
+  api::CStorVolumeReplica r;
+  r.metadata.name = fmt::format("pvc-{:08d}-cstor-disk-pool-x7kq", i);
+  r.metadata.namespace_ = "openebs";
+  r.metadata.labels[std::string(api::kLabelPoolInstanceName)] = fmt::format("cstor-disk-pool-{}", i % 3);
+  r.metadata.labels[std::string(api::kLabelVolumeName)] = fmt::format("pvc-{:08d}", i);
+  r.metadata.labels[std::string(api::kLabelPersistentVolume)] = fmt::format("pvc-{:08d}", i);
+  r.metadata.finalizers.push_back(std::string(api::kFinalizerVolumeReplica));
+  r.spec.capacity = "10Gi";
+  r.spec.target_ip = "10.96.143.27";
+  r.spec.replica_id = fmt::format("{:016X}", i * 2654435761u);
+  r.spec.zvol_workers = "4";
+  r.spec.compression = "lz4";
+  r.spec.block_size = 4096;
+  return r;
+}
+
+// The server process.
+struct Server {
+  pid_t pid = -1;
+  std::string kubeconfig;
+  std::string listen;
+
+  static Server Start(const std::string& cstor, const std::string& dir, const std::string& listen) {
+    Server s;
+    s.listen = listen;
+    const std::string log = dir + ".log";
+    fs::remove(log);  // the previous run's lines must not pass for this one's
+    s.pid = fork();
+    if (s.pid == 0) {
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl(cstor.c_str(), cstor.c_str(), "--log-level", "warn", "apiserver", "--data", dir.c_str(),
+            "--listen", listen.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Serving once the log names the kubeconfig.
+    for (int i = 0; i < 600; ++i) {
+      std::ifstream in(log);
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("kubeconfig: ", 0) == 0) s.kubeconfig = line.substr(12);
+        if (line.rfind("apiserver: https://", 0) == 0 && s.listen.ends_with(":0")) {
+          s.listen = line.substr(19);
+        }
+      }
+      if (!s.kubeconfig.empty()) return s;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("the API server did not start; see " + log);
+  }
+
+  // VmRSS and VmHWM in MiB.
+  std::pair<double, double> Memory() const {
+    std::ifstream in(fmt::format("/proc/{}/status", pid));
+    std::string line;
+    double rss = 0, hwm = 0;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) rss = std::stod(line.substr(6)) / 1024;
+      if (line.rfind("VmHWM:", 0) == 0) hwm = std::stod(line.substr(6)) / 1024;
+    }
+    return {rss, hwm};
+  }
+
+  void Stop() {
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+};
+
+// Runs fn(i) for i in [0, n) on `threads` threads; returns per-call latencies in ms.
+std::vector<double> Parallel(int n, int threads, const std::function<void(int)>& fn) {
+  std::atomic<int> next{0};
+  std::vector<std::vector<double>> lat(static_cast<size_t>(threads));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i; (i = next++) < n;) {
+        auto start = Clock::now();
+        fn(i);
+        lat[static_cast<size_t>(t)].push_back(Seconds(Clock::now() - start) * 1000);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  std::vector<double> all;
+  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  return all;
+}
+
+// SQLite alone: one committed transaction per object, as the server's store does.
+double SqliteCommitsPerSecond(const std::string& path, int n, int threads) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                   "CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;", nullptr, nullptr, nullptr);
+  sqlite3_busy_timeout(db, 10000);
+  sqlite3_close(db);
+  std::vector<std::string> docs;
+  for (int i = 0; i < n; ++i) docs.push_back(json(Replica(i)).dump());
+  auto start = Clock::now();
+  // Writers serialize in SQLite as in the server; each thread has its own connection.
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      sqlite3* c = nullptr;
+      sqlite3_open(path.c_str(), &c);
+      sqlite3_busy_timeout(c, 10000);
+      sqlite3_exec(c, "PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(c, "INSERT INTO t VALUES (?1, ?2)", -1, &st, nullptr);
+      for (int i; (i = next++) < n;) {
+        const std::string key = std::to_string(i);
+        sqlite3_exec(c, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+        sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, docs[static_cast<size_t>(i)].data(),
+                          static_cast<int>(docs[static_cast<size_t>(i)].size()), SQLITE_STATIC);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_exec(c, "COMMIT", nullptr, nullptr, nullptr);
+      }
+      sqlite3_finalize(st);
+      sqlite3_close(c);
+    });
+  }
+  for (auto& th : pool) th.join();
+  return n / Seconds(Clock::now() - start);
+}
+
+int Run(const std::string& cstor, int objects, int threads, int samples) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("cstor-apiserver-bench-{}", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fmt::print("apiserver_bench: {} objects (CStorVolumeReplica, ~{} bytes of JSON each), {} client threads\n",
+             objects, json(Replica(0)).dump().size(), threads);
+
+  const double sqlite_rate = SqliteCommitsPerSecond((dir / "baseline.db").string(), objects, threads);
+  Server server = Server::Start(cstor, (dir / "api").string(), "127.0.0.1:0");
+  auto cfg = client::LoadKubeconfig(server.kubeconfig);
+  if (!cfg.ok()) throw std::runtime_error(cfg.status().ToString());
+  client::Client api(*cfg);
+  (void)api.Create(api::Namespace::kType, "", json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "openebs"}}}});
+  const auto [rss0, hwm0] = server.Memory();
+
+  std::atomic<int> errors{0};
+  auto check = [&](const Status& s) {
+    if (!s.ok() && errors++ < 5) fmt::print(stderr, "error: {}\n", s.ToString());
+  };
+  // Create.
+  auto t0 = Clock::now();
+  std::vector<double> create_lat = Parallel(objects, threads, [&](int i) { check(api.Create(Replica(i)).status()); });
+  const double create_rate = objects / Seconds(Clock::now() - t0);
+  const auto [rss1, hwm1] = server.Memory();
+
+  // Update: read-modify-write with the resourceVersion, as a controller does.
+  t0 = Clock::now();
+  std::vector<double> update_lat = Parallel(objects, threads, [&](int i) {
+    auto r = api.Get<api::CStorVolumeReplica>("openebs", Replica(i).metadata.name);
+    if (!r.ok()) return check(r.status());
+    r->spec.capacity = "20Gi";
+    check(api.Update(*r).status());
+  });
+  const double update_rate = objects / Seconds(Clock::now() - t0);
+
+  // List: everything at once, and in pages of 500.
+  std::vector<double> list_ms, paged_ms;
+  size_t list_bytes = 0;
+  for (int round = 0; round < 5; ++round) {
+    auto start = Clock::now();
+    auto all = api.List(api::CStorVolumeReplica::kType, "openebs");
+    list_ms.push_back(Seconds(Clock::now() - start) * 1000);
+    if (!all.ok()) throw std::runtime_error(all.status().ToString());
+    if ((*all)["items"].size() != static_cast<size_t>(objects)) throw std::runtime_error("list is short");
+    list_bytes = all->dump().size();
+    start = Clock::now();
+    client::ListOptions paged;
+    paged.limit = 500;
+    auto pages = api.ListAll(api::CStorVolumeReplica::kType, "openebs", paged);
+    paged_ms.push_back(Seconds(Clock::now() - start) * 1000);
+    if (!pages.ok() || (*pages)["items"].size() != static_cast<size_t>(objects)) throw std::runtime_error("paged list is short");
+  }
+  // In-process serialization of the same list: the floor for a list's cost.
+  auto list = api.List(api::CStorVolumeReplica::kType, "openebs");
+  auto start = Clock::now();
+  for (int round = 0; round < 5; ++round) list_bytes = std::max(list_bytes, list->dump().size());
+  const double dump_ms = Seconds(Clock::now() - start) * 1000 / 5;
+
+  // Watch latency: from the start of a write to its event arriving at a watcher, one
+  // write at a time, with 10,000 objects stored.
+  std::vector<double> watch_lat(static_cast<size_t>(samples));
+  std::atomic<int> received{-1};
+  std::vector<Clock::time_point> sent(static_cast<size_t>(samples));
+  client::WatchCanceller cancel;
+  const std::string from = (*list)["metadata"]["resourceVersion"];
+  std::thread watcher([&] {
+    client::WatchOptions wo;
+    wo.resource_version = from;
+    wo.label_selector = "cstorpoolinstance.openebs.io/name=cstor-disk-pool-0";
+    (void)api.Watch(api::CStorVolumeReplica::kType, "openebs", wo, [&](client::WatchEvent& ev) {
+      if (ev.type != "MODIFIED") return true;
+      int i = ev.object["spec"].value("blockSize", 0) - 100000;
+      if (i >= 0 && i < samples) {
+        watch_lat[static_cast<size_t>(i)] = Seconds(Clock::now() - sent[static_cast<size_t>(i)]) * 1000;
+        received = i;
+      }
+      return received + 1 < samples;
+    }, &cancel);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < samples; ++i) {
+    sent[static_cast<size_t>(i)] = Clock::now();
+    check(api.Patch(api::CStorVolumeReplica::kType, "openebs", Replica(i * 3).metadata.name,
+                    client::PatchType::kMerge, {{"spec", {{"blockSize", 100000 + i}}}}).status());
+    for (int spin = 0; received < i && spin < 20000; ++spin) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  cancel.Cancel();
+  watcher.join();
+  const auto [rss2, hwm2] = server.Memory();
+
+  // Restart: how long the server takes to load 10,000 objects and serve again.
+  const std::string listen = server.listen;
+  server.Stop();
+  start = Clock::now();
+  server = Server::Start(cstor, (dir / "api").string(), listen);
+  const double restart_s = Seconds(Clock::now() - start);
+  const auto [rss3, hwm3] = server.Memory();
+  auto after = api.List(api::CStorVolumeReplica::kType, "openebs");
+  const bool kept = after.ok() && (*after)["items"].size() == static_cast<size_t>(objects);
+  server.Stop();
+  const double db_mib = static_cast<double>(fs::file_size(dir / "api" / "state.db") +
+                                            (fs::exists(dir / "api" / "state.db-wal") ? fs::file_size(dir / "api" / "state.db-wal") : 0)) /
+                        (1 << 20);
+
+  fmt::print("\n{:<34} {:>12} {:>12} {:>12}\n", "", "per second", "p50 ms", "p99 ms");
+  fmt::print("{:<34} {:>12.0f}\n", "sqlite commits (baseline)", sqlite_rate);
+  fmt::print("{:<34} {:>12.0f} {:>12.2f} {:>12.2f}   {:.2f}x sqlite\n", "create", create_rate,
+             Percentile(create_lat, 0.5), Percentile(create_lat, 0.99), create_rate / sqlite_rate);
+  fmt::print("{:<34} {:>12.0f} {:>12.2f} {:>12.2f}   {:.2f}x sqlite\n", "get + update", update_rate,
+             Percentile(update_lat, 0.5), Percentile(update_lat, 0.99), update_rate / sqlite_rate);
+  fmt::print("{:<34} {:>12} {:>12.1f} {:>12.1f}   {:.1f} MiB; {:.1f}x an in-process dump ({:.1f} ms)\n",
+             fmt::format("list {} (one response)", objects), "", Percentile(list_ms, 0.5),
+             *std::max_element(list_ms.begin(), list_ms.end()), list_bytes / 1048576.0,
+             Percentile(list_ms, 0.5) / dump_ms, dump_ms);
+  fmt::print("{:<34} {:>12} {:>12.1f} {:>12.1f}\n", fmt::format("list {} (pages of 500)", objects), "",
+             Percentile(paged_ms, 0.5), *std::max_element(paged_ms.begin(), paged_ms.end()));
+  fmt::print("{:<34} {:>12} {:>12.2f} {:>12.2f}   ({} samples)\n", "watch event latency", "",
+             Percentile(watch_lat, 0.5), Percentile(watch_lat, 0.99), samples);
+  fmt::print("\nserver memory (RSS, MiB): {:.1f} empty, {:.1f} after creates, {:.1f} after all; peak {:.1f}\n",
+             rss0, rss1, rss2, std::max({hwm1, hwm2}));
+  fmt::print("restart with {} objects: serving again after {:.2f} s, RSS {:.1f} MiB, all objects kept: {}\n",
+             objects, restart_s, rss3, kept ? "yes" : "NO");
+  fmt::print("database on disk: {:.1f} MiB; errors: {}\n", db_mib, errors.load());
+  fs::remove_all(dir);
+  return errors == 0 && kept ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace cstor
+
+int main(int argc, char** argv) {
+  CLI::App app{"the embedded API server with 10,000 objects"};
+  std::string cstor = (std::filesystem::path(argv[0]).parent_path() / ".." / "src" / "cli" / "cstor").string();
+  int objects = 10000, threads = 8, samples = 300;
+  app.add_option("--cstor", cstor, "the cstor binary")->capture_default_str();
+  app.add_option("--objects", objects, "objects to create")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--threads", threads, "client threads")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--watch-samples", samples, "writes timed through a watch")->capture_default_str()->check(CLI::Range(1, 100000));
+  CLI11_PARSE(app, argc, argv);
+  samples = std::min(samples, (objects + 2) / 3);
+  try {
+    return cstor::Run(cstor, objects, threads, samples);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "apiserver_bench: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,1211 @@
+// Tests for the API server's building blocks: CRD schema validation and pruning,
+// selectors, name rules, JSONPath and table helpers, credentials, and the Store.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apiserver/registry.h"
+#include "apiserver/schema.h"
+#include "apiserver/selector.h"
+#include "apiserver/store.h"
+#include "apiserver/table.h"
+#include "apiserver/tls.h"
+#include "apiserver/validation.h"
+
+namespace cstor::apiserver {
+namespace {
+
+using nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+// ---- Schema validation -------------------------------------------------------------------
+
+// Shaped like a cStor pool cluster: a bit of every schema feature the validator knows.
+const json& PoolSchema() {
+  static const json schema = json::parse(R"({
+    "type": "object",
+    "properties": {
+      "apiVersion": {"type": "string"}, "kind": {"type": "string"},
+      "metadata": {"type": "object"},
+      "spec": {"type": "object", "required": ["pools"], "properties": {
+        "replicas": {"type": "integer", "minimum": 1, "maximum": 5, "default": 3},
+        "name": {"type": "string", "minLength": 2, "maxLength": 8, "pattern": "^[a-z]+$"},
+        "digits": {"type": "string", "pattern": "[0-9]"},
+        "mode": {"type": "string", "enum": ["thin", "thick"]},
+        "ratio": {"type": "number", "minimum": 0.5},
+        "enabled": {"type": "boolean"},
+        "port": {"x-kubernetes-int-or-string": true},
+        "note": {"type": "string", "nullable": true},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+        "tags": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": "string"}},
+        "pools": {"type": "array", "items": {
+          "type": "object", "required": ["nodeSelector"], "properties": {
+            "nodeSelector": {"type": "object", "additionalProperties": {"type": "string"}},
+            "raid": {"type": "string", "enum": ["stripe", "mirror"], "default": "stripe"},
+            "policy": {"type": "object", "default": {}, "properties": {
+              "compression": {"type": "string", "default": "lz4"},
+              "threshold": {"type": "integer", "maximum": 100, "default": 80}}}}}}}},
+      "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}})");
+  return schema;
+}
+
+// A valid pool cluster with every default already present.
+json ValidPool() {
+  return json::parse(R"({
+    "apiVersion": "cstor.openebs.io/v1", "kind": "CStorPoolCluster",
+    "metadata": {"name": "cspc", "labels": {"a": "b"}},
+    "spec": {"replicas": 3, "pools": [{"nodeSelector": {"host": "n1"}, "raid": "stripe",
+             "policy": {"compression": "lz4", "threshold": 80}}]}})");
+}
+
+// Validates `spec` (merged into a valid object) and returns the result.
+SchemaResult CheckSpec(const json& spec_patch, json* out = nullptr) {
+  json obj = ValidPool();
+  obj["spec"].merge_patch(spec_patch);
+  SchemaResult r = ValidateAndPrune(PoolSchema(), obj);
+  if (out != nullptr) *out = obj;
+  return r;
+}
+
+std::vector<std::string> ErrorFields(const SchemaResult& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.errors) out.push_back(e.field);
+  return out;
+}
+
+std::vector<std::string> ErrorReasons(const SchemaResult& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.errors) out.push_back(e.reason);
+  return out;
+}
+
+TEST(SchemaTest, ValidObjectIsUnchanged) {
+  json obj = ValidPool();
+  SchemaResult r = ValidateAndPrune(PoolSchema(), obj);
+  EXPECT_THAT(r.errors, IsEmpty());
+  EXPECT_THAT(r.unknown_fields, IsEmpty());
+  EXPECT_EQ(obj, ValidPool());
+}
+
+TEST(SchemaTest, TypeMismatchesAreReportedWithTheirPaths) {
+  SchemaResult r = CheckSpec({{"replicas", "3"}, {"enabled", "yes"}, {"ratio", "x"},
+                              {"tags", "a"}, {"name", 7}, {"labels", {{"k", 1}}}});
+  EXPECT_THAT(ErrorFields(r), UnorderedElementsAre("spec.replicas", "spec.enabled", "spec.ratio",
+                                                   "spec.tags", "spec.name", "spec.labels.k"));
+  for (const auto& e : r.errors) EXPECT_EQ(e.reason, "FieldValueTypeInvalid") << e.message;
+  EXPECT_THAT(r.errors[0].message, HasSubstr(r.errors[0].field + ": Invalid value"));
+}
+
+TEST(SchemaTest, IntegerAndNumberTypes) {
+  EXPECT_THAT(CheckSpec({{"replicas", 2.5}}).errors, ::testing::SizeIs(1));
+  EXPECT_THAT(CheckSpec({{"ratio", 2}}).errors, IsEmpty());    // an integer is a number
+  EXPECT_THAT(CheckSpec({{"ratio", 2.5}}).errors, IsEmpty());
+  EXPECT_THAT(CheckSpec({{"enabled", false}}).errors, IsEmpty());
+}
+
+TEST(SchemaTest, WrongTypeOfAContainerStopsDescent) {
+  SchemaResult r = CheckSpec({{"pools", {{"not", "an array"}}}});
+  EXPECT_THAT(ErrorFields(r), ElementsAre("spec.pools"));
+  EXPECT_THAT(r.unknown_fields, IsEmpty());
+}
+
+TEST(SchemaTest, RequiredFieldsAtEveryDepth) {
+  json obj = ValidPool();
+  obj["spec"].erase("pools");
+  SchemaResult r = ValidateAndPrune(PoolSchema(), obj);
+  ASSERT_THAT(ErrorFields(r), ElementsAre("spec.pools"));
+  EXPECT_EQ(r.errors[0].reason, "FieldValueRequired");
+
+  r = CheckSpec({{"pools", json::array({{{"raid", "mirror"}}, {{"nodeSelector", {}}}, {}})}});
+  EXPECT_THAT(ErrorFields(r),
+              ElementsAre("spec.pools[0].nodeSelector", "spec.pools[2].nodeSelector"));
+  EXPECT_EQ(r.errors[0].message, "spec.pools[0].nodeSelector: Required value");
+}
+
+TEST(SchemaTest, EnumRejectsOtherValuesAndListsTheSupportedOnes) {
+  EXPECT_THAT(CheckSpec({{"mode", "thick"}}).errors, IsEmpty());
+  SchemaResult r = CheckSpec({{"mode", "thinn"}});
+  ASSERT_THAT(ErrorFields(r), ElementsAre("spec.mode"));
+  EXPECT_EQ(r.errors[0].reason, "FieldValueNotSupported");
+  EXPECT_THAT(r.errors[0].message, HasSubstr("\"thin\", \"thick\""));
+  // Enum values compare by JSON value, so 1 is not "1".
+  json schema = {{"type", "object"}, {"properties", {{"x", {{"enum", {1, 2}}}}}}};
+  json obj = {{"x", "1"}};
+  EXPECT_THAT(ErrorReasons(ValidateAndPrune(schema, obj)), ElementsAre("FieldValueNotSupported"));
+}
+
+TEST(SchemaTest, MinimumAndMaximumAreInclusive) {
+  EXPECT_THAT(CheckSpec({{"replicas", 1}}).errors, IsEmpty());
+  EXPECT_THAT(CheckSpec({{"replicas", 5}}).errors, IsEmpty());
+  EXPECT_THAT(ErrorFields(CheckSpec({{"replicas", 0}})), ElementsAre("spec.replicas"));
+  EXPECT_THAT(ErrorFields(CheckSpec({{"replicas", 6}})), ElementsAre("spec.replicas"));
+  EXPECT_THAT(ErrorFields(CheckSpec({{"ratio", 0.4}})), ElementsAre("spec.ratio"));
+  EXPECT_THAT(CheckSpec({{"ratio", 0.5}}).errors, IsEmpty());
+  EXPECT_THAT(ErrorReasons(CheckSpec({{"replicas", -7}})), ElementsAre("FieldValueInvalid"));
+}
+
+TEST(SchemaTest, StringLengthsAndPatterns) {
+  EXPECT_THAT(CheckSpec({{"name", "ab"}}).errors, IsEmpty());
+  EXPECT_THAT(CheckSpec({{"name", "abcdefgh"}}).errors, IsEmpty());
+  EXPECT_THAT(ErrorReasons(CheckSpec({{"name", "a"}})), ElementsAre("FieldValueInvalid"));
+  EXPECT_THAT(ErrorReasons(CheckSpec({{"name", "abcdefghi"}})), ElementsAre("FieldValueTooLong"));
+  SchemaResult r = CheckSpec({{"name", "ab1"}});
+  ASSERT_THAT(ErrorFields(r), ElementsAre("spec.name"));
+  EXPECT_THAT(r.errors[0].message, HasSubstr("should match '^[a-z]+$'"));
+  // An unanchored pattern matches anywhere, as in OpenAPI (and Go's regexp.MatchString).
+  EXPECT_THAT(CheckSpec({{"digits", "ab1cd"}}).errors, IsEmpty());
+  EXPECT_THAT(ErrorFields(CheckSpec({{"digits", "abcd"}})), ElementsAre("spec.digits"));
+}
+
+// BUG (reported, not fixed here): minLength/maxLength count bytes, not characters.
+// OpenAPI and Kubernetes (go-openapi, utf8.RuneCountInString) count Unicode characters:
+// "éé" is 2 characters (4 bytes in UTF-8). Input: maxLength 3, value "éé".
+// Expected: no error. Actual: FieldValueTooLong.
+TEST(SchemaTest, StringLengthsCountCharactersNotBytes) {
+  json schema = {{"type", "object"},
+                 {"properties", {{"s", {{"type", "string"}, {"minLength", 2}, {"maxLength", 3}}}}}};
+  json obj = {{"s", "\xc3\xa9\xc3\xa9"}};  // "éé"
+  EXPECT_THAT(ValidateAndPrune(schema, obj).errors, IsEmpty());
+}
+
+TEST(SchemaTest, ArrayItemCountsAndItemSchemas) {
+  EXPECT_THAT(CheckSpec({{"tags", {"a"}}}).errors, IsEmpty());
+  EXPECT_THAT(CheckSpec({{"tags", {"a", "b", "c"}}}).errors, IsEmpty());
+  EXPECT_THAT(ErrorReasons(CheckSpec({{"tags", json::array()}})), ElementsAre("FieldValueInvalid"));
+  EXPECT_THAT(ErrorReasons(CheckSpec({{"tags", {"a", "b", "c", "d"}}})),
+              ElementsAre("FieldValueTooMany"));
+  EXPECT_THAT(ErrorFields(CheckSpec({{"tags", {"a", 2, "c"}}})), ElementsAre("spec.tags[1]"));
+  SchemaResult r = CheckSpec({{"pools", {{{"nodeSelector", {{"host", 5}}}}}}});
+  EXPECT_THAT(ErrorFields(r), ElementsAre("spec.pools[0].nodeSelector.host"));
+}
+
+TEST(SchemaTest, NullableFieldKeepsNull) {
+  json out;
+  EXPECT_THAT(CheckSpec({{"note", "x"}}).errors, IsEmpty());
+  json obj = ValidPool();
+  obj["spec"]["note"] = nullptr;
+  EXPECT_THAT(ValidateAndPrune(PoolSchema(), obj).errors, IsEmpty());
+  EXPECT_TRUE(obj["spec"].contains("note"));
+  EXPECT_TRUE(obj["spec"]["note"].is_null());
+}
+
+// BUG (reported, not fixed here): a null in a non-nullable field is an error here, but
+// Kubernetes (apiextensions defaulting: PruneNonNullableNullsWithoutDefaults, then Default)
+// replaces it with the field's default, or drops the field when it has none.
+// Input: spec {"replicas": null, "name": null, ...}. Expected: replicas == 3, "name" removed,
+// no errors. Actual: two FieldValueTypeInvalid errors "must not be null", nulls kept.
+TEST(SchemaTest, NonNullableNullIsDefaultedOrDropped) {
+  json obj = ValidPool();
+  obj["spec"]["replicas"] = nullptr;
+  obj["spec"]["name"] = nullptr;
+  SchemaResult r = ValidateAndPrune(PoolSchema(), obj);
+  EXPECT_THAT(r.errors, IsEmpty());
+  EXPECT_EQ(obj["spec"]["replicas"], 3);
+  EXPECT_FALSE(obj["spec"].contains("name"));
+}
+
+TEST(SchemaTest, IntOrString) {
+  EXPECT_THAT(CheckSpec({{"port", 80}}).errors, IsEmpty());
+  EXPECT_THAT(CheckSpec({{"port", "http"}}).errors, IsEmpty());
+  EXPECT_THAT(ErrorReasons(CheckSpec({{"port", 1.5}})), ElementsAre("FieldValueTypeInvalid"));
+  EXPECT_THAT(ErrorFields(CheckSpec({{"port", true}})), ElementsAre("spec.port"));
+  EXPECT_THAT(ErrorFields(CheckSpec({{"port", {{"a", 1}}}})), ElementsAre("spec.port"));
+}
+
+TEST(SchemaTest, PreserveUnknownFieldsKeepsWholeSubtrees) {
+  json out;
+  json extra = {{"anything", {{"deep", {1, {{"x", nullptr}}}}}}, {"n", 1}};
+  SchemaResult r = CheckSpec({{"extra", extra}}, &out);
+  EXPECT_THAT(r.errors, IsEmpty());
+  EXPECT_THAT(r.unknown_fields, IsEmpty());
+  EXPECT_EQ(out["spec"]["extra"], extra);
+
+  json obj = ValidPool();
+  obj["status"] = {{"phase", "Online"}, {"capacity", {{"free", "10Gi"}}}};
+  r = ValidateAndPrune(PoolSchema(), obj);
+  EXPECT_THAT(r.unknown_fields, IsEmpty());
+  EXPECT_EQ(obj["status"]["capacity"]["free"], "10Gi");
+}
+
+TEST(SchemaTest, AdditionalPropertiesMaps) {
+  json out;
+  SchemaResult r = CheckSpec({{"labels", {{"a", "1"}, {"b.c/d", "2"}}}}, &out);
+  EXPECT_THAT(r.errors, IsEmpty());
+  EXPECT_THAT(r.unknown_fields, IsEmpty());
+  EXPECT_EQ(out["spec"]["labels"].size(), 2u);
+
+  // additionalProperties: true keeps everything; properties still validate their fields.
+  json schema = json::parse(R"({"type": "object", "additionalProperties": true,
+                                "properties": {"n": {"type": "integer"}}})");
+  json obj = {{"n", "x"}, {"free", {{"form", 1}}}};
+  r = ValidateAndPrune(schema, obj);
+  EXPECT_THAT(ErrorFields(r), ElementsAre("n"));
+  EXPECT_THAT(r.unknown_fields, IsEmpty());
+  EXPECT_TRUE(obj.contains("free"));
+}
+
+TEST(SchemaTest, DefaultsAreAppliedAlsoInsideDefaultedObjects) {
+  json obj = ValidPool();
+  obj["spec"].erase("replicas");
+  obj["spec"]["pools"] = {{{"nodeSelector", {{"h", "n1"}}}},
+                          {{"nodeSelector", {{"h", "n2"}}}, {"raid", "mirror"},
+                           {"policy", {{"threshold", 50}}}}};
+  SchemaResult r = ValidateAndPrune(PoolSchema(), obj);
+  EXPECT_THAT(r.errors, IsEmpty());
+  EXPECT_EQ(obj["spec"]["replicas"], 3);
+  const json& p0 = obj["spec"]["pools"][0];
+  EXPECT_EQ(p0["raid"], "stripe");
+  EXPECT_EQ(p0["policy"], json({{"compression", "lz4"}, {"threshold", 80}}));
+  const json& p1 = obj["spec"]["pools"][1];  // explicit values win over defaults
+  EXPECT_EQ(p1["raid"], "mirror");
+  EXPECT_EQ(p1["policy"], json({{"compression", "lz4"}, {"threshold", 50}}));
+}
+
+TEST(SchemaTest, DefaultsDoNotCreateAbsentParents) {
+  // "spec" has no default, so defaults below it are not applied when it is absent.
+  json schema = json::parse(R"({"type": "object", "properties": {"spec": {"type": "object",
+      "properties": {"x": {"type": "integer", "default": 1}}}}})");
+  json obj = json::object();
+  EXPECT_THAT(ValidateAndPrune(schema, obj).errors, IsEmpty());
+  EXPECT_EQ(obj, json::object());
+}
+
+TEST(SchemaTest, DefaultedValuesAreValidated) {
+  json schema = json::parse(R"({"type": "object", "properties": {
+      "x": {"type": "integer", "maximum": 5, "default": 10},
+      "y": {"type": "string", "enum": ["a"], "default": "b"}}})");
+  json obj = json::object();
+  SchemaResult r = ValidateAndPrune(schema, obj);
+  EXPECT_THAT(ErrorFields(r), UnorderedElementsAre("x", "y"));
+  EXPECT_EQ(obj["x"], 10);
+}
+
+TEST(SchemaTest, DefaultSatisfiesRequired) {
+  json schema = json::parse(R"({"type": "object", "required": ["x"],
+      "properties": {"x": {"type": "integer", "default": 1}}})");
+  json obj = json::object();
+  EXPECT_THAT(ValidateAndPrune(schema, obj).errors, IsEmpty());
+  EXPECT_EQ(obj["x"], 1);
+}
+
+TEST(SchemaTest, UnknownFieldsArePrunedAndReportedWithPaths) {
+  json obj = ValidPool();
+  obj["junk"] = 1;
+  obj["spec"]["foo"] = {{"bar", 1}};
+  obj["spec"]["pools"][0]["bogus"] = true;
+  obj["spec"]["pools"][0]["policy"]["zzz"] = "x";
+  obj["spec"]["tags"] = {"a"};
+  SchemaResult r = ValidateAndPrune(PoolSchema(), obj);
+  EXPECT_THAT(r.errors, IsEmpty());
+  EXPECT_THAT(r.unknown_fields,
+              UnorderedElementsAre("junk", "spec.foo", "spec.pools[0].bogus",
+                                   "spec.pools[0].policy.zzz"));
+  EXPECT_FALSE(obj.contains("junk"));
+  EXPECT_FALSE(obj["spec"].contains("foo"));
+  EXPECT_FALSE(obj["spec"]["pools"][0].contains("bogus"));
+  EXPECT_FALSE(obj["spec"]["pools"][0]["policy"].contains("zzz"));
+  obj["spec"].erase("tags");
+  EXPECT_EQ(obj, ValidPool());
+}
+
+TEST(SchemaTest, ObjectWithoutPropertiesPrunesEverything) {
+  json schema = json::parse(R"({"type": "object", "properties": {"o": {"type": "object"}}})");
+  json obj = {{"o", {{"a", 1}, {"b", {{"c", 2}}}}}};
+  SchemaResult r = ValidateAndPrune(schema, obj);
+  EXPECT_THAT(r.unknown_fields, UnorderedElementsAre("o.a", "o.b"));
+  EXPECT_EQ(obj, json({{"o", json::object()}}));
+}
+
+TEST(SchemaTest, MetadataApiVersionAndKindAreLeftAlone) {
+  // A schema that does not mention them at all...
+  json schema = json::parse(R"({"type": "object", "properties": {"spec": {"type": "object"}}})");
+  json obj = {{"apiVersion", "x/v1"}, {"kind", "X"},
+              {"metadata", {{"name", "a"}, {"labels", {{"k", "v"}}}, {"weird", 1}}},
+              {"spec", json::object()}};
+  const json before = obj;
+  SchemaResult r = ValidateAndPrune(schema, obj);
+  EXPECT_THAT(r.errors, IsEmpty());
+  EXPECT_THAT(r.unknown_fields, IsEmpty());
+  EXPECT_EQ(obj, before);
+
+  // ...and one that declares them with types and no properties (as CRDs usually do):
+  // metadata's fields are not pruned, and a mismatching apiVersion type is not reported.
+  obj = ValidPool();
+  obj["metadata"]["annotations"] = {{"x", "y"}};
+  obj["metadata"]["finalizers"] = {"f"};
+  obj["apiVersion"] = 1;
+  const json before2 = obj;
+  r = ValidateAndPrune(PoolSchema(), obj);
+  EXPECT_THAT(r.errors, IsEmpty());
+  EXPECT_THAT(r.unknown_fields, IsEmpty());
+  EXPECT_EQ(obj, before2);
+}
+
+TEST(SchemaTest, NestedMetadataIsNotSpecial) {
+  // Only the top level's metadata is the server's; spec.metadata follows the schema.
+  json schema = json::parse(R"({"type": "object", "properties": {"spec": {"type": "object",
+      "properties": {"metadata": {"type": "object"}}}}})");
+  json obj = {{"spec", {{"metadata", {{"x", 1}}}, {"kind", "k"}}}};
+  SchemaResult r = ValidateAndPrune(schema, obj);
+  EXPECT_THAT(r.unknown_fields, UnorderedElementsAre("spec.metadata.x", "spec.kind"));
+}
+
+TEST(SchemaTest, EveryErrorIsReported) {
+  SchemaResult r = CheckSpec({{"replicas", 9}, {"mode", "x"}, {"name", "A"}, {"tags", json::array()},
+                              {"pools", {json::object()}}});
+  EXPECT_THAT(ErrorFields(r),
+              UnorderedElementsAre("spec.replicas", "spec.mode", "spec.name", "spec.name",
+                                   "spec.tags", "spec.pools[0].nodeSelector"));
+}
+
+// ---- Label and field selectors ----------------------------------------------------------
+
+LabelSelector MustParseLabels(std::string_view text) {
+  auto sel = LabelSelector::Parse(text);
+  EXPECT_TRUE(sel.ok()) << text << ": " << sel.status().ToString();
+  return sel.ok() ? *sel : LabelSelector();
+}
+
+bool LabelsMatch(std::string_view selector, const json& labels) {
+  return MustParseLabels(selector).Matches(labels);
+}
+
+TEST(LabelSelectorTest, EmptySelectorMatchesEverything) {
+  LabelSelector sel = MustParseLabels("");
+  EXPECT_TRUE(sel.empty());
+  EXPECT_TRUE(sel.Matches(json::object()));
+  EXPECT_TRUE(sel.Matches(nullptr));
+  EXPECT_TRUE(sel.Matches({{"a", "b"}}));
+  EXPECT_TRUE(MustParseLabels("   ").empty());
+}
+
+TEST(LabelSelectorTest, Equality) {
+  const json labels = {{"app", "cstor"}, {"tier", "db"}};
+  EXPECT_TRUE(LabelsMatch("app=cstor", labels));
+  EXPECT_TRUE(LabelsMatch("app==cstor", labels));
+  EXPECT_FALSE(LabelsMatch("app=other", labels));
+  EXPECT_FALSE(LabelsMatch("app==other", labels));
+  EXPECT_FALSE(LabelsMatch("app!=cstor", labels));
+  EXPECT_TRUE(LabelsMatch("app!=other", labels));
+  EXPECT_TRUE(LabelsMatch("missing!=x", labels));  // != matches an absent label
+  EXPECT_FALSE(LabelsMatch("missing=x", labels));
+  EXPECT_FALSE(LabelsMatch("app=cstor", nullptr));
+  EXPECT_TRUE(LabelsMatch("e=", {{"e", ""}}));
+  EXPECT_FALSE(LabelsMatch("e=", json::object()));
+}
+
+TEST(LabelSelectorTest, SetBased) {
+  const json labels = {{"app", "cstor"}, {"tier", "db"}};
+  EXPECT_TRUE(LabelsMatch("tier in (web,db)", labels));
+  EXPECT_FALSE(LabelsMatch("tier in (web,cache)", labels));
+  EXPECT_FALSE(LabelsMatch("tier notin (web,db)", labels));
+  EXPECT_TRUE(LabelsMatch("tier notin (web,cache)", labels));
+  EXPECT_TRUE(LabelsMatch("missing notin (a)", labels));  // notin matches an absent label
+  EXPECT_FALSE(LabelsMatch("missing in (a)", labels));
+  EXPECT_TRUE(LabelsMatch("tier in (db)", labels));
+}
+
+TEST(LabelSelectorTest, ExistsAndNotExists) {
+  const json labels = {{"app", "cstor"}, {"empty", ""}};
+  EXPECT_TRUE(LabelsMatch("app", labels));
+  EXPECT_TRUE(LabelsMatch("empty", labels));
+  EXPECT_FALSE(LabelsMatch("missing", labels));
+  EXPECT_TRUE(LabelsMatch("!missing", labels));
+  EXPECT_FALSE(LabelsMatch("!app", labels));
+  EXPECT_TRUE(LabelsMatch("!app", nullptr));
+}
+
+TEST(LabelSelectorTest, RequirementsAreAnded) {
+  const json labels = {{"app", "cstor"}, {"tier", "db"}, {"openebs.io/pool", "p1"}};
+  EXPECT_TRUE(LabelsMatch("app=cstor,tier in (db,web),!legacy,openebs.io/pool", labels));
+  EXPECT_FALSE(LabelsMatch("app=cstor,tier in (web),!legacy", labels));
+  EXPECT_FALSE(LabelsMatch("app=cstor,tier", {{"app", "cstor"}}));
+  EXPECT_TRUE(LabelsMatch("openebs.io/pool=p1", labels));
+}
+
+TEST(LabelSelectorTest, WhitespaceIsIgnored) {
+  const json labels = {{"app", "cstor"}, {"tier", "db"}};
+  EXPECT_TRUE(LabelsMatch("  app = cstor ,  tier  in  ( web , db ) , ! legacy , tier ", labels));
+  EXPECT_TRUE(LabelsMatch("app == cstor, tier != web", labels));
+  EXPECT_FALSE(LabelsMatch(" app = cstor , tier notin ( db ) ", labels));
+}
+
+TEST(LabelSelectorTest, MalformedSelectorsAreRejected) {
+  for (const char* bad : {",", "a=b,", ",a=b", "a=b,,c=d", "a in b", "a in (b", "a in (b,c",
+                          "a notin b)", "=b", "==b", "!=b", "!", "a=b=c", "a b", "a in (b c)"}) {
+    auto sel = LabelSelector::Parse(bad);
+    EXPECT_FALSE(sel.ok()) << "accepted: \"" << bad << "\"";
+    if (!sel.ok()) EXPECT_TRUE(sel.status().Is(Code::kInvalidArgument)) << bad;
+  }
+}
+
+TEST(LabelSelectorTest, InvalidKeysAndValuesAreRejected) {
+  const std::string long63(63, 'a');
+  const std::string long64(64, 'a');
+  EXPECT_TRUE(LabelSelector::Parse(long63 + "=" + long63).ok());
+  for (const std::string& bad :
+       {"-a=b", "a-=b", "a=-b", "a=b-", "a=b c", long64 + "=b", "a=" + long64, "Upper.io/x=y",
+        "a/b/c=d", "/a=b", "a/=b", "a in (-x)", "_a", "!-a"}) {
+    auto sel = LabelSelector::Parse(bad);
+    EXPECT_FALSE(sel.ok()) << "accepted: \"" << bad << "\"";
+    if (!sel.ok()) EXPECT_TRUE(sel.status().Is(Code::kInvalidArgument)) << bad;
+  }
+}
+
+bool FieldsMatch(std::string_view selector, const json& object) {
+  auto sel = FieldSelector::Parse(selector);
+  EXPECT_TRUE(sel.ok()) << selector << ": " << sel.status().ToString();
+  return sel.ok() && sel->Matches(object);
+}
+
+TEST(FieldSelectorTest, NestedPathsAndOperators) {
+  const json obj = {{"metadata", {{"name", "vol1"}, {"namespace", "openebs"}}},
+                    {"status", {{"phase", "Healthy"}}},
+                    {"spec", {{"replicas", 3}, {"thin", true}, {"target", {{"ip", "10.0.0.1"}}}}}};
+  EXPECT_TRUE(FieldsMatch("metadata.name=vol1", obj));
+  EXPECT_TRUE(FieldsMatch("metadata.name==vol1", obj));
+  EXPECT_FALSE(FieldsMatch("metadata.name=vol2", obj));
+  EXPECT_TRUE(FieldsMatch("metadata.name!=vol2", obj));
+  EXPECT_FALSE(FieldsMatch("metadata.name!=vol1", obj));
+  EXPECT_TRUE(FieldsMatch("metadata.name=vol1,metadata.namespace=openebs", obj));
+  EXPECT_FALSE(FieldsMatch("metadata.name=vol1,metadata.namespace=default", obj));
+  EXPECT_TRUE(FieldsMatch(" spec.target.ip = 10.0.0.1 ", obj));
+  // Non-string values compare as their JSON text.
+  EXPECT_TRUE(FieldsMatch("spec.replicas=3", obj));
+  EXPECT_TRUE(FieldsMatch("spec.thin=true", obj));
+}
+
+TEST(FieldSelectorTest, MissingFieldsCompareAsEmpty) {
+  const json obj = {{"metadata", {{"name", "vol1"}}}, {"status", nullptr}};
+  EXPECT_TRUE(FieldsMatch("status.phase=", obj));
+  EXPECT_TRUE(FieldsMatch("status.phase!=Running", obj));
+  EXPECT_FALSE(FieldsMatch("status.phase=Running", obj));
+  EXPECT_FALSE(FieldsMatch("status.phase!=", obj));
+  EXPECT_TRUE(FieldsMatch("metadata.name.deeper=", obj));  // through a string: missing
+  EXPECT_TRUE(FieldsMatch("status=", obj));                // null is empty
+}
+
+TEST(FieldSelectorTest, EmptyAndMalformed) {
+  auto sel = FieldSelector::Parse("");
+  ASSERT_TRUE(sel.ok());
+  EXPECT_TRUE(sel->empty());
+  EXPECT_TRUE(sel->Matches(json::object()));
+  for (const char* bad : {"metadata.name", "=x", "a=b,", ",", "a=b,c"}) {
+    auto s = FieldSelector::Parse(bad);
+    EXPECT_FALSE(s.ok()) << "accepted: \"" << bad << "\"";
+    if (!s.ok()) EXPECT_TRUE(s.status().Is(Code::kInvalidArgument)) << bad;
+  }
+}
+
+// ---- Names and metadata -------------------------------------------------------------------
+
+TEST(ValidationTest, DnsSubdomain) {
+  for (const std::string& ok : {std::string("a"), std::string("vol-1"),
+                                std::string("pvc-0a1b.openebs.io"), std::string("0"),
+                                std::string(253, 'a'), std::string(63, 'a') + "." +
+                                std::string(63, 'b')}) {
+    EXPECT_TRUE(ValidateDnsSubdomain(ok).ok()) << ok;
+  }
+  for (const std::string& bad : {std::string(""), std::string(254, 'a'), std::string("Vol"),
+                                 std::string("-a"), std::string("a-"), std::string(".a"),
+                                 std::string("a."), std::string("a..b"), std::string("a_b"),
+                                 std::string("a.-b"), std::string("a b")}) {
+    Status s = ValidateDnsSubdomain(bad);
+    EXPECT_TRUE(s.Is(Code::kInvalidArgument)) << "\"" << bad << "\"";
+  }
+}
+
+TEST(ValidationTest, DnsLabel) {
+  EXPECT_TRUE(ValidateDnsLabel("openebs").ok());
+  EXPECT_TRUE(ValidateDnsLabel("a-1").ok());
+  EXPECT_TRUE(ValidateDnsLabel(std::string(63, 'a')).ok());
+  for (const std::string& bad : {std::string(""), std::string(64, 'a'), std::string("a.b"),
+                                 std::string("Abc"), std::string("-a"), std::string("a-"),
+                                 std::string("a_b")}) {
+    EXPECT_TRUE(ValidateDnsLabel(bad).Is(Code::kInvalidArgument)) << "\"" << bad << "\"";
+  }
+}
+
+TEST(ValidationTest, LabelKeysAndValues) {
+  EXPECT_TRUE(ValidateLabelKey("app").ok());
+  EXPECT_TRUE(ValidateLabelKey("openebs.io/pool-name").ok());
+  EXPECT_TRUE(ValidateLabelKey("A_b.C-d").ok());
+  EXPECT_TRUE(ValidateLabelKey(std::string(253, 'p') + "/" + std::string(63, 'n')).ok());
+  for (const std::string& bad :
+       {std::string(""), std::string("a/"), std::string("/a"), std::string("a/b/c"),
+        std::string("UP.io/a"), std::string("-a"), std::string(64, 'n'),
+        std::string(254, 'p') + "/n", std::string("a b")}) {
+    EXPECT_FALSE(ValidateLabelKey(bad).ok()) << "\"" << bad << "\"";
+  }
+  EXPECT_TRUE(ValidateLabelValue("").ok());
+  EXPECT_TRUE(ValidateLabelValue("V1.2_x-y").ok());
+  EXPECT_TRUE(ValidateLabelValue(std::string(63, 'v')).ok());
+  for (const std::string& bad : {std::string(64, 'v'), std::string("-v"), std::string("v."),
+                                 std::string("a/b"), std::string("a b")}) {
+    EXPECT_FALSE(ValidateLabelValue(bad).ok()) << "\"" << bad << "\"";
+  }
+}
+
+TEST(ValidationTest, ObjectMeta) {
+  EXPECT_THAT(ValidateObjectMeta({{"name", "pvc-1.x"}}, false), IsEmpty());
+  auto fields = [](const std::vector<FieldError>& errors) {
+    std::vector<std::string> out;
+    for (const auto& e : errors) out.push_back(e.field);
+    return out;
+  };
+  EXPECT_THAT(fields(ValidateObjectMeta(json::object(), false)), ElementsAre("metadata.name"));
+  EXPECT_EQ(ValidateObjectMeta(json::object(), false)[0].reason, "FieldValueRequired");
+  EXPECT_THAT(fields(ValidateObjectMeta({{"name", "Vol"}}, false)), ElementsAre("metadata.name"));
+  EXPECT_THAT(fields(ValidateObjectMeta({{"name", "a.b"}}, true)), ElementsAre("metadata.name"));
+  json meta = {{"name", "a"},
+               {"labels", {{"ok", "v"}, {"-bad", "v"}, {"k", 1}, {"k2", "-v"}}},
+               {"annotations", {{"any thing", "x"}, {"n", 2}}},
+               {"finalizers", {"f", 3}},
+               {"ownerReferences", {{{"name", "o"}, {"kind", "K"}, {"apiVersion", "v1"}}}}};
+  EXPECT_THAT(fields(ValidateObjectMeta(meta, false)),
+              ElementsAre("metadata.labels", "metadata.labels", "metadata.labels",
+                          "metadata.annotations", "metadata.annotations", "metadata.finalizers",
+                          "metadata.ownerReferences"));
+}
+
+// ---- JSONPath, ages, timestamps, tables -----------------------------------------------
+
+TEST(JsonPathTest, SimplePaths) {
+  const json obj = {{"status", {{"phase", "Online"}, {"n", 3}}},
+                    {"metadata", {{"labels", {{"a.b/c", "dotted"}, {"a", {{"b/c", "nested"}}}}}}},
+                    {"spec", {{"pools", {{{"name", "p0"}}, {{"name", "p1"}}}}}}};
+  EXPECT_EQ(EvalJsonPath(obj, ".status.phase"), "Online");
+  EXPECT_EQ(EvalJsonPath(obj, ".status.n"), 3);
+  EXPECT_EQ(EvalJsonPath(obj, ".status"), obj["status"]);
+  EXPECT_EQ(EvalJsonPath(obj, "{.status.phase}"), "Online");
+  EXPECT_EQ(EvalJsonPath(obj, ".metadata.labels.a\\.b/c"), "dotted");
+  EXPECT_EQ(EvalJsonPath(obj, ".metadata.labels.a.b/c"), "nested");
+  EXPECT_EQ(EvalJsonPath(obj, ".spec.pools[1].name"), "p1");
+  EXPECT_EQ(EvalJsonPath(obj, "{.spec.pools[0].name}"), "p0");
+  EXPECT_EQ(EvalJsonPath(obj, ".spec.pools[0]"), json({{"name", "p0"}}));
+}
+
+TEST(JsonPathTest, MissingStepsGiveNull) {
+  const json obj = {{"status", {{"phase", "Online"}}}, {"list", {1, 2}}};
+  EXPECT_TRUE(EvalJsonPath(obj, ".status.missing").is_null());
+  EXPECT_TRUE(EvalJsonPath(obj, ".nope.deeper").is_null());
+  EXPECT_TRUE(EvalJsonPath(obj, ".status.phase.deeper").is_null());  // through a string
+  EXPECT_TRUE(EvalJsonPath(obj, ".list[2]").is_null());
+  EXPECT_TRUE(EvalJsonPath(obj, ".list[x]").is_null());
+  EXPECT_TRUE(EvalJsonPath(obj, ".list[0").is_null());
+  EXPECT_TRUE(EvalJsonPath(obj, ".status[0]").is_null());  // index into an object
+  EXPECT_TRUE(EvalJsonPath(obj, "status").is_null());      // no leading dot
+}
+
+TEST(HumanDurationTest, Boundaries) {
+  using std::chrono::seconds;
+  const int64_t m = 60, h = 3600, d = 86400;
+  const std::vector<std::pair<int64_t, std::string>> cases = {
+      {-5, "0s"},
+      {0, "0s"},
+      {45, "45s"},
+      {119, "119s"},
+      {120, "2m"},
+      {121, "2m1s"},
+      {3 * m + 12, "3m12s"},
+      {10 * m - 1, "9m59s"},
+      {10 * m, "10m"},
+      {17 * m + 59, "17m"},
+      {3 * h - 1, "179m"},
+      {3 * h, "3h"},
+      {5 * h + 3 * m + 59, "5h3m"},
+      {8 * h - 1, "7h59m"},
+      {8 * h, "8h"},
+      {48 * h - 1, "47h"},
+      {48 * h, "2d"},
+      {2 * d + 4 * h + 59 * m, "2d4h"},
+      {8 * d - 1, "7d23h"},
+      {8 * d, "8d"},
+      {35 * d + 23 * h, "35d"},
+      {730 * d - 1, "729d"},
+      {730 * d, "2y"},
+      {3 * 365 * d, "3y"},
+  };
+  for (const auto& [secs, want] : cases) {
+    EXPECT_EQ(HumanDuration(seconds(secs)), want) << secs << "s";
+  }
+}
+
+TEST(TimestampTest, FormatAndParseRoundTrip) {
+  using namespace std::chrono;
+  const system_clock::time_point t = system_clock::from_time_t(1795538249);  // 2026-11-24
+  EXPECT_EQ(FormatTimestamp(t), "2026-11-24T16:37:29Z");
+  system_clock::time_point back;
+  ASSERT_TRUE(ParseTimestamp("2026-11-24T16:37:29Z", &back));
+  EXPECT_EQ(back, t);
+  EXPECT_EQ(FormatTimestamp(system_clock::from_time_t(0)), "1970-01-01T00:00:00Z");
+
+  const auto now = time_point_cast<seconds>(system_clock::now());
+  ASSERT_TRUE(ParseTimestamp(FormatTimestamp(now), &back));
+  EXPECT_EQ(back, now);
+  // Sub-second parts are dropped when formatting.
+  EXPECT_EQ(FormatTimestamp(now + milliseconds(999)), FormatTimestamp(now));
+}
+
+TEST(TimestampTest, RejectsGarbage) {
+  std::chrono::system_clock::time_point t;
+  EXPECT_FALSE(ParseTimestamp("", &t));
+  EXPECT_FALSE(ParseTimestamp("yesterday", &t));
+  EXPECT_FALSE(ParseTimestamp("2026-11-24", &t));
+}
+
+TEST(TableTest, ColumnsAndRows) {
+  ResourceDef def;
+  def.kind = "CStorVolume";
+  def.printer_columns = json::array();
+  json cols = TableColumns(def);
+  ASSERT_EQ(cols.size(), 2u);
+  EXPECT_EQ(cols[0]["name"], "Name");
+  EXPECT_EQ(cols[1]["name"], "Age");
+  const auto created = std::chrono::system_clock::now() - std::chrono::seconds(30 * 60);
+  json obj = {{"metadata", {{"name", "vol1"}, {"creationTimestamp", FormatTimestamp(created)}}},
+              {"status", {{"phase", "Healthy"}, {"replicas", {1, 2}}}}};
+  json row = TableRow(def, obj, IncludeObject::kNone);
+  EXPECT_EQ(row["cells"], json({"vol1", "30m"}));
+  EXPECT_FALSE(row.contains("object"));
+
+  def.printer_columns = json::parse(R"([
+      {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+      {"name": "Replicas", "type": "string", "jsonPath": ".status.replicas"},
+      {"name": "Missing", "type": "string", "jsonPath": ".status.nope"},
+      {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}])");
+  cols = TableColumns(def);
+  EXPECT_EQ(cols.size(), 5u);
+  EXPECT_EQ(cols[4]["type"], "date");
+  row = TableRow(def, obj, IncludeObject::kMetadata);
+  EXPECT_EQ(row["cells"], json({"vol1", "Healthy", "[1,2]", nullptr, "30m"}));
+  EXPECT_EQ(row["object"]["kind"], "PartialObjectMetadata");
+  EXPECT_EQ(row["object"]["metadata"], obj["metadata"]);
+  EXPECT_EQ(TableRow(def, obj, IncludeObject::kObject)["object"], obj);
+}
+
+// ---- Credentials -----------------------------------------------------------------------
+
+TEST(Base64Test, Rfc4648Vectors) {
+  const std::vector<std::pair<std::string, std::string>> vectors = {
+      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},       {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    EXPECT_EQ(Base64Encode(plain), encoded);
+    auto decoded = Base64Decode(encoded);
+    ASSERT_TRUE(decoded.ok()) << encoded << ": " << decoded.status().ToString();
+    EXPECT_EQ(*decoded, plain) << encoded;
+  }
+}
+
+TEST(Base64Test, BinaryRoundTripAtEveryPadding) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  for (size_t len = 0; len <= 24; ++len) {
+    // Ending in NUL bytes must not be confused with padding.
+    std::string data = all.substr(255 - len, len);
+    data += std::string(len % 3, '\0');
+    auto decoded = Base64Decode(Base64Encode(data));
+    ASSERT_TRUE(decoded.ok()) << len;
+    EXPECT_EQ(*decoded, data) << len;
+  }
+  auto decoded = Base64Decode(Base64Encode(all));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, all);
+}
+
+TEST(Base64Test, MalformedInputIsRejected) {
+  for (const char* bad : {"Z", "Zm9", "Zm9vY", "Zm9v!A==", "Zm 9", "Zm9v\n", "****"}) {
+    auto decoded = Base64Decode(bad);
+    EXPECT_FALSE(decoded.ok()) << "accepted: \"" << bad << "\"";
+    if (!decoded.ok()) EXPECT_TRUE(decoded.status().Is(Code::kInvalidArgument)) << bad;
+  }
+}
+
+// BUG (reported, not fixed here): Base64Decode subtracts one byte per trailing '=' from
+// the length EVP_DecodeBlock returns without checking that the padding is well formed, so
+// input with too much padding underflows the size_t length.
+// Input: "====" (EVP_DecodeBlock returns 3, minus 4) and "Zg======". Expected: InvalidArgument.
+// Actual: std::length_error thrown from std::string::resize (or a bogus result).
+TEST(Base64Test, ExcessPaddingIsRejected) {
+  for (const char* bad : {"====", "Zg======", "Z===", "Zm=v"}) {
+    Result<std::string> decoded = Status::Internal("threw");
+    EXPECT_NO_THROW(decoded = Base64Decode(bad)) << bad;
+    EXPECT_TRUE(decoded.status().Is(Code::kInvalidArgument))
+        << "\"" << bad << "\": " << decoded.status().ToString()
+        << (decoded.ok() ? " size " + std::to_string(decoded->size()) : "");
+  }
+}
+
+TEST(UidTest, Version4Format) {
+  static const std::regex kUuid(
+      "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  std::set<char> variants;
+  for (int i = 0; i < 2000; ++i) {
+    std::string uid = NewUid();
+    ASSERT_TRUE(std::regex_match(uid, kUuid)) << uid;
+    variants.insert(uid[19]);
+    seen.insert(uid);
+  }
+  EXPECT_EQ(seen.size(), 2000u);
+  EXPECT_EQ(variants, (std::set<char>{'8', '9', 'a', 'b'}));  // all four variant nibbles occur
+}
+
+TEST(UidTest, RandomHex) {
+  EXPECT_EQ(RandomHex(0), "");
+  std::string h = RandomHex(16);
+  EXPECT_EQ(h.size(), 32u);
+  EXPECT_TRUE(std::regex_match(h, std::regex("[0-9a-f]+")));
+  EXPECT_NE(RandomHex(16), h);
+}
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+
+std::vector<std::string> SubjectAltNames(X509* cert) {
+  std::vector<std::string> out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    if (n->type == GEN_DNS) {
+      out.push_back("DNS:" + std::string(reinterpret_cast<const char*>(
+                                             ASN1_STRING_get0_data(n->d.dNSName)),
+                                         static_cast<size_t>(ASN1_STRING_length(n->d.dNSName))));
+    } else if (n->type == GEN_IPADD) {
+      const unsigned char* ip = ASN1_STRING_get0_data(n->d.iPAddress);
+      int len = ASN1_STRING_length(n->d.iPAddress);
+      std::string s = "IP:";
+      for (int j = 0; j < len; ++j) s += (j ? "." : "") + std::to_string(ip[j]);
+      out.push_back(s);
+    }
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
+TEST(CertificateTest, SelfSignedCertificateParsesWithTheRightNames) {
+  auto cert = GenerateSelfSigned("cstor-apiserver", {"127.0.0.1", "localhost", "::1", "api.example"});
+  ASSERT_TRUE(cert.ok()) << cert.status().ToString();
+  EXPECT_THAT(cert->cert_pem, HasSubstr("-----BEGIN CERTIFICATE-----"));
+
+  BIO* cbio = BIO_new_mem_buf(cert->cert_pem.data(), static_cast<int>(cert->cert_pem.size()));
+  std::unique_ptr<X509, X509Free> x509(PEM_read_bio_X509(cbio, nullptr, nullptr, nullptr));
+  BIO_free(cbio);
+  ASSERT_NE(x509, nullptr);
+  BIO* kbio = BIO_new_mem_buf(cert->key_pem.data(), static_cast<int>(cert->key_pem.size()));
+  std::unique_ptr<EVP_PKEY, PkeyFree> key(PEM_read_bio_PrivateKey(kbio, nullptr, nullptr, nullptr));
+  BIO_free(kbio);
+  ASSERT_NE(key, nullptr);
+
+  EXPECT_EQ(X509_check_private_key(x509.get(), key.get()), 1);
+  EXPECT_EQ(X509_verify(x509.get(), key.get()), 1);  // self-signed
+  EXPECT_EQ(X509_check_ca(x509.get()), 1);
+  char cn[64] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(x509.get()), NID_commonName, cn, sizeof(cn));
+  EXPECT_STREQ(cn, "cstor-apiserver");
+  EXPECT_THAT(SubjectAltNames(x509.get()),
+              UnorderedElementsAre("IP:127.0.0.1", "DNS:localhost",
+                                   "IP:0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1", "DNS:api.example"));
+  EXPECT_EQ(X509_check_host(x509.get(), "localhost", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(x509.get(), "127.0.0.1", 0), 1);
+  EXPECT_NE(X509_check_host(x509.get(), "other.example", 0, 0, nullptr), 1);
+  // Valid now, and for years.
+  EXPECT_LT(X509_cmp_current_time(X509_get0_notBefore(x509.get())), 0);
+  time_t in_five_years = time(nullptr) + 5L * 365 * 86400;
+  EXPECT_GT(X509_cmp_time(X509_get0_notAfter(x509.get()), &in_five_years), 0);
+
+  auto other = GenerateSelfSigned("cstor-apiserver", {"localhost"});
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->key_pem, cert->key_pem);
+}
+
+// ---- Store --------------------------------------------------------------------------------
+
+const std::string kVolumes = "cstor.openebs.io/cstorvolumes";
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "store_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/store.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Store> OpenStore(size_t history_limit = 1000) {
+    auto s = Store::Open(path_, history_limit);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  static ObjectPtr Put(Store& store, const std::string& ns, const std::string& name,
+                       json spec = json::object()) {
+    json obj = {{"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", std::move(spec)}};
+    auto r = store.Mutate(kVolumes, ns, name, [&](const json*) {
+      return Mutation{Mutation::kPut, obj};
+    });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : nullptr;
+  }
+
+  static Result<ObjectPtr> Delete(Store& store, const std::string& ns, const std::string& name) {
+    return store.Mutate(kVolumes, ns, name, [](const json*) { return Mutation{Mutation::kDelete, {}}; });
+  }
+
+  static std::vector<std::string> Names(const std::vector<ObjectPtr>& items) {
+    std::vector<std::string> out;
+    for (const auto& o : items) {
+      out.push_back((*o)["metadata"].value("namespace", "") + "/" + (*o)["metadata"].value("name", ""));
+    }
+    return out;
+  }
+
+  static std::vector<uint64_t> Revisions(const std::vector<StoredEvent>& events) {
+    std::vector<uint64_t> out;
+    for (const auto& e : events) out.push_back(e.revision);
+    return out;
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+TEST_F(StoreTest, PutThenGet) {
+  auto store = OpenStore();
+  EXPECT_EQ(store->Revision(), 0u);
+  EXPECT_EQ(store->Get(kVolumes, "ns", "v1"), nullptr);
+  ObjectPtr put = Put(*store, "ns", "v1", {{"size", "1Gi"}});
+  ASSERT_NE(put, nullptr);
+  EXPECT_EQ((*put)["metadata"]["resourceVersion"], "1");
+  ObjectPtr got = store->Get(kVolumes, "ns", "v1");
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(*got, *put);
+  EXPECT_EQ((*got)["spec"]["size"], "1Gi");
+  EXPECT_EQ(store->Get(kVolumes, "other", "v1"), nullptr);
+  EXPECT_EQ(store->Get("other/resource", "ns", "v1"), nullptr);
+}
+
+TEST_F(StoreTest, MutateKinds) {
+  auto store = OpenStore();
+  // kNone on an absent object: nothing happens, the result is a null object.
+  auto none = store->Mutate(kVolumes, "ns", "v", [](const json* cur) {
+    EXPECT_EQ(cur, nullptr);
+    return Mutation{};
+  });
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, nullptr);
+  EXPECT_EQ(store->Revision(), 0u);
+
+  Put(*store, "ns", "v", {{"n", 1}});
+  // Mutate sees the current object; kNone returns it unchanged.
+  none = store->Mutate(kVolumes, "ns", "v", [](const json* cur) {
+    EXPECT_NE(cur, nullptr);
+    if (cur != nullptr) EXPECT_EQ((*cur)["spec"]["n"], 1);
+    return Mutation{};
+  });
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, store->Get(kVolumes, "ns", "v"));
+  EXPECT_EQ(store->Revision(), 1u);
+
+  // kPut replaces it, with a new resourceVersion.
+  auto put = store->Mutate(kVolumes, "ns", "v", [](const json* cur) {
+    json next = *cur;
+    next["spec"]["n"] = 2;
+    return Mutation{Mutation::kPut, next};
+  });
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ((**put)["spec"]["n"], 2);
+  EXPECT_EQ((**put)["metadata"]["resourceVersion"], "2");
+
+  // kDelete returns the last state, carrying the deletion's revision.
+  auto del = Delete(*store, "ns", "v");
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ((**del)["spec"]["n"], 2);
+  EXPECT_EQ((**del)["metadata"]["resourceVersion"], "3");
+  EXPECT_EQ(store->Get(kVolumes, "ns", "v"), nullptr);
+
+  // Deleting what is absent is NotFound and changes nothing.
+  EXPECT_TRUE(Delete(*store, "ns", "v").status().Is(Code::kNotFound));
+  EXPECT_EQ(store->Revision(), 3u);
+}
+
+TEST_F(StoreTest, RevisionsIncreaseByOnePerChange) {
+  auto store = OpenStore();
+  for (uint64_t i = 1; i <= 5; ++i) {
+    ObjectPtr o = Put(*store, "ns", "v" + std::to_string(i % 2));
+    EXPECT_EQ(store->Revision(), i);
+    EXPECT_EQ((*o)["metadata"]["resourceVersion"], std::to_string(i));
+  }
+  ASSERT_TRUE(Delete(*store, "ns", "v0").ok());
+  EXPECT_EQ(store->Revision(), 6u);
+  // Revisions are one counter over every resource.
+  auto r = store->Mutate("/pods", "ns", "p", [](const json*) {
+    return Mutation{Mutation::kPut, json{{"metadata", {{"name", "p"}}}}};
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(store->Revision(), 7u);
+}
+
+TEST_F(StoreTest, ExceptionInDecideChangesNothing) {
+  auto store = OpenStore();
+  Put(*store, "ns", "v");
+  EXPECT_THROW((void)store->Mutate(kVolumes, "ns", "v",
+                                   [](const json*) -> Mutation { throw std::runtime_error("no"); }),
+               std::runtime_error);
+  EXPECT_EQ(store->Revision(), 1u);
+  EXPECT_NE(store->Get(kVolumes, "ns", "v"), nullptr);
+  Put(*store, "ns", "w");  // the store still works
+  EXPECT_EQ(store->Revision(), 2u);
+}
+
+TEST_F(StoreTest, ListOrdersByNamespaceThenName) {
+  auto store = OpenStore();
+  for (const auto& [ns, name] : std::vector<std::pair<std::string, std::string>>{
+           {"b", "z"}, {"a", "y"}, {"b", "a"}, {"bb", "c"}, {"b-x", "d"}, {"a", "b"}}) {
+    Put(*store, ns, name);
+  }
+  Store::Page all = store->List(kVolumes, "", "", 0, nullptr);
+  EXPECT_EQ(all.revision, 6u);
+  EXPECT_THAT(Names(all.items), ElementsAre("a/b", "a/y", "b/a", "b/z", "b-x/d", "bb/c"));
+  EXPECT_EQ(all.last_key, "");
+  EXPECT_EQ(all.remaining, 0u);
+  // One namespace: not its prefix-sharing neighbours.
+  EXPECT_THAT(Names(store->List(kVolumes, "b", "", 0, nullptr).items), ElementsAre("b/a", "b/z"));
+  EXPECT_THAT(store->List(kVolumes, "c", "", 0, nullptr).items, IsEmpty());
+  EXPECT_THAT(store->List("other/things", "", "", 0, nullptr).items, IsEmpty());
+}
+
+TEST_F(StoreTest, ListPagesByKey) {
+  auto store = OpenStore();
+  for (int i = 0; i < 7; ++i) Put(*store, "ns", "v" + std::to_string(i));
+  Put(*store, "zz", "other");
+  std::vector<std::string> seen;
+  std::vector<size_t> remaining;
+  std::string after;
+  for (int pages = 0; pages < 10; ++pages) {
+    Store::Page p = store->List(kVolumes, "ns", after, 3, nullptr);
+    for (const auto& n : Names(p.items)) seen.push_back(n);
+    remaining.push_back(p.remaining);
+    if (p.last_key.empty()) break;
+    EXPECT_EQ(p.items.size(), 3u);
+    after = p.last_key;
+  }
+  EXPECT_THAT(seen, ElementsAre("ns/v0", "ns/v1", "ns/v2", "ns/v3", "ns/v4", "ns/v5", "ns/v6"));
+  EXPECT_THAT(remaining, ElementsAre(4u, 1u, 0u));
+  // A page that ends exactly at the last item says there is no more.
+  Store::Page exact = store->List(kVolumes, "ns", "ns/v3", 3, nullptr);
+  EXPECT_THAT(Names(exact.items), ElementsAre("ns/v4", "ns/v5", "ns/v6"));
+  EXPECT_EQ(exact.last_key, "");
+  EXPECT_EQ(exact.remaining, 0u);
+}
+
+TEST_F(StoreTest, ListFiltersBeforePaging) {
+  auto store = OpenStore();
+  for (int i = 0; i < 10; ++i) Put(*store, "ns", "v" + std::to_string(i), {{"even", i % 2 == 0}});
+  auto even = [](const json& o) { return o["spec"]["even"].get<bool>(); };
+  Store::Page p = store->List(kVolumes, "", "", 2, even);
+  EXPECT_THAT(Names(p.items), ElementsAre("ns/v0", "ns/v2"));
+  EXPECT_EQ(p.remaining, 3u);
+  p = store->List(kVolumes, "", p.last_key, 0, even);
+  EXPECT_THAT(Names(p.items), ElementsAre("ns/v4", "ns/v6", "ns/v8"));
+}
+
+TEST_F(StoreTest, SnapshotHoldsEveryResource) {
+  auto store = OpenStore();
+  Put(*store, "ns", "v");
+  ASSERT_TRUE(store->Mutate("/nodes", "", "n1", [](const json*) {
+    return Mutation{Mutation::kPut, json{{"metadata", {{"name", "n1"}}}}};
+  }).ok());
+  std::set<std::string> resources;
+  for (const auto& [resource, obj] : store->Snapshot()) resources.insert(resource);
+  EXPECT_EQ(resources, (std::set<std::string>{kVolumes, "/nodes"}));
+}
+
+TEST_F(StoreTest, EventsAfterReturnsChangesInOrder) {
+  auto store = OpenStore();
+  Put(*store, "ns", "a", {{"n", 1}});
+  Put(*store, "ns", "a", {{"n", 2}});
+  Put(*store, "ns", "b");
+  ASSERT_TRUE(Delete(*store, "ns", "a").ok());
+  bool too_old = true;
+  auto events = store->EventsAfter(0, std::chrono::milliseconds(0), &too_old);
+  EXPECT_FALSE(too_old);
+  ASSERT_THAT(Revisions(events), ElementsAre(1u, 2u, 3u, 4u));
+  EXPECT_EQ(events[0].type, EventType::kAdded);
+  EXPECT_EQ(events[1].type, EventType::kModified);
+  EXPECT_EQ(events[2].type, EventType::kAdded);
+  EXPECT_EQ(events[3].type, EventType::kDeleted);
+  EXPECT_EQ(events[1].resource, kVolumes);
+  EXPECT_EQ(events[1].ns, "ns");
+  EXPECT_EQ((*events[1].object)["spec"]["n"], 2);
+  ASSERT_NE(events[1].previous, nullptr);
+  EXPECT_EQ((*events[1].previous)["spec"]["n"], 1);
+  EXPECT_EQ((*events[3].object)["metadata"]["resourceVersion"], "4");
+  EXPECT_STREQ(EventTypeName(events[3].type), "DELETED");
+
+  EXPECT_THAT(Revisions(store->EventsAfter(2, std::chrono::milliseconds(0), &too_old)),
+              ElementsAre(3u, 4u));
+  EXPECT_FALSE(too_old);
+}
+
+TEST_F(StoreTest, EventsAfterTimesOutWithNone) {
+  auto store = OpenStore();
+  Put(*store, "ns", "a");
+  bool too_old = true;
+  auto start = std::chrono::steady_clock::now();
+  auto events = store->EventsAfter(store->Revision(), std::chrono::milliseconds(50), &too_old);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
+  EXPECT_THAT(events, IsEmpty());
+  EXPECT_FALSE(too_old);
+}
+
+TEST_F(StoreTest, EventsAfterWakesOnAChange) {
+  auto store = OpenStore();
+  auto waiter = std::async(std::launch::async, [&] {
+    bool too_old = false;
+    return store->EventsAfter(0, std::chrono::seconds(60), &too_old);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Put(*store, "ns", "a");
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_THAT(Revisions(waiter.get()), ElementsAre(1u));
+}
+
+TEST_F(StoreTest, TooOldWhenHistoryIsTrimmed) {
+  auto store = OpenStore(/*history_limit=*/3);
+  for (int i = 0; i < 6; ++i) Put(*store, "ns", "v" + std::to_string(i));
+  bool too_old = false;
+  EXPECT_THAT(store->EventsAfter(0, std::chrono::milliseconds(0), &too_old), IsEmpty());
+  EXPECT_TRUE(too_old);
+  EXPECT_THAT(store->EventsAfter(2, std::chrono::milliseconds(0), &too_old), IsEmpty());
+  EXPECT_TRUE(too_old);
+  EXPECT_THAT(Revisions(store->EventsAfter(3, std::chrono::milliseconds(0), &too_old)),
+              ElementsAre(4u, 5u, 6u));
+  EXPECT_FALSE(too_old);
+  EXPECT_THAT(Revisions(store->EventsAfter(5, std::chrono::milliseconds(0), &too_old)),
+              ElementsAre(6u));
+  EXPECT_FALSE(too_old);
+}
+
+TEST_F(StoreTest, ReopenKeepsObjectsRevisionsAndHistory) {
+  {
+    auto store = OpenStore();
+    Put(*store, "ns", "a", {{"n", 1}});
+    Put(*store, "ns", "a", {{"n", 2}});
+    Put(*store, "ns", "b");
+    Put(*store, "ns", "c");
+    ASSERT_TRUE(Delete(*store, "ns", "b").ok());
+    ASSERT_EQ(store->Revision(), 5u);
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(store->Revision(), 5u);
+  ObjectPtr a = store->Get(kVolumes, "ns", "a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ((*a)["spec"]["n"], 2);
+  EXPECT_EQ((*a)["metadata"]["resourceVersion"], "2");
+  EXPECT_EQ(store->Get(kVolumes, "ns", "b"), nullptr);
+  EXPECT_THAT(Names(store->List(kVolumes, "", "", 0, nullptr).items), ElementsAre("ns/a", "ns/c"));
+
+  bool too_old = true;
+  auto events = store->EventsAfter(1, std::chrono::milliseconds(0), &too_old);
+  EXPECT_FALSE(too_old);
+  ASSERT_THAT(Revisions(events), ElementsAre(2u, 3u, 4u, 5u));
+  EXPECT_EQ(events[0].type, EventType::kModified);
+  EXPECT_EQ(events[1].type, EventType::kAdded);
+  EXPECT_EQ(events[3].type, EventType::kDeleted);
+  EXPECT_EQ(events[3].resource, kVolumes);
+  EXPECT_EQ(events[3].ns, "ns");
+  EXPECT_EQ((*events[3].object)["metadata"]["name"], "b");
+
+  // New changes continue the sequence.
+  Put(*store, "ns", "d");
+  EXPECT_EQ(store->Revision(), 6u);
+  EXPECT_THAT(Revisions(store->EventsAfter(4, std::chrono::milliseconds(0), &too_old)),
+              ElementsAre(5u, 6u));
+}
+
+TEST_F(StoreTest, ReopenAfterTheLastChangeWasADelete) {
+  {
+    auto store = OpenStore();
+    Put(*store, "ns", "a");
+    ASSERT_TRUE(Delete(*store, "ns", "a").ok());
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(store->Revision(), 2u);  // not 1, from the objects table alone
+  EXPECT_EQ((*Put(*store, "ns", "a"))["metadata"]["resourceVersion"], "3");
+}
+
+TEST_F(StoreTest, ReopenWithTrimmedHistory) {
+  // Past revision 256 the database's history is trimmed too; reopening keeps the newest.
+  {
+    auto store = OpenStore(/*history_limit=*/10);
+    for (int i = 0; i < 300; ++i) Put(*store, "ns", "v" + std::to_string(i % 7));
+  }
+  auto store = OpenStore(/*history_limit=*/10);
+  EXPECT_EQ(store->Revision(), 300u);
+  EXPECT_EQ(store->List(kVolumes, "", "", 0, nullptr).items.size(), 7u);
+  bool too_old = false;
+  EXPECT_THAT(Revisions(store->EventsAfter(290, std::chrono::milliseconds(0), &too_old)),
+              ElementsAre(291u, 292u, 293u, 294u, 295u, 296u, 297u, 298u, 299u, 300u));
+  EXPECT_FALSE(too_old);
+  EXPECT_THAT(store->EventsAfter(289, std::chrono::milliseconds(0), &too_old), IsEmpty());
+  EXPECT_TRUE(too_old);
+}
+
+TEST_F(StoreTest, InMemoryStoreKeepsNothing) {
+  {
+    auto s = Store::Open(":memory:", 10);
+    ASSERT_TRUE(s.ok());
+    Put(**s, "ns", "a");
+  }
+  auto s = Store::Open(":memory:", 10);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->Revision(), 0u);
+}
+
+TEST_F(StoreTest, ShutdownWakesAWaiter) {
+  auto store = OpenStore();
+  auto waiter = std::async(std::launch::async, [&] {
+    bool too_old = true;
+    auto events = store->EventsAfter(0, std::chrono::hours(1), &too_old);
+    return std::make_pair(events.size(), too_old);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  store->Shutdown();
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto [count, too_old] = waiter.get();
+  EXPECT_EQ(count, 0u);
+  EXPECT_FALSE(too_old);
+  // Later waiters return at once too.
+  bool too_old2 = true;
+  EXPECT_THAT(store->EventsAfter(0, std::chrono::hours(1), &too_old2), IsEmpty());
+}
+
+}  // namespace
+}  // namespace cstor::apiserver
