@@ -276,6 +276,7 @@ int Run(const std::string& cstor, int objects, int threads, int samples) {
   const auto [rss3, hwm3] = server.Memory();
   auto after = api.List(api::CStorVolumeReplica::kType, "openebs");
   const bool kept = after.ok() && (*after)["items"].size() == static_cast<size_t>(objects);
+  if (!after.ok()) fmt::print(stderr, "list after restart: {}\n", after.status().ToString());
   server.Stop();
   const double db_mib = static_cast<double>(fs::file_size(dir / "api" / "state.db") +
                                             (fs::exists(dir / "api" / "state.db-wal") ? fs::file_size(dir / "api" / "state.db-wal") : 0)) /

@@ -20,6 +20,10 @@ packages=(
   e2fsprogs util-linux
 )
 
+# kubectl, for the tests that drive `cstor apiserver` with it: any kubectl already on the
+# PATH (it is a client of the API, not tied to a server version), else Debian's.
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -25,8 +25,19 @@ json PlainScalar(const std::string& s) {
     if (ec == std::errc() && end == s.data() + s.size()) return v;
     return s;  // out of range for int64: keep the text
   }
-  if (std::regex_match(s, kHex)) return static_cast<int64_t>(std::stoull(s, nullptr, 16));
-  if (std::regex_match(s, kFloat)) return std::stod(s);
+  if (std::regex_match(s, kHex)) {
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), v, 16);
+    if (ec == std::errc() && end == s.data() + s.size() && v <= INT64_MAX) return static_cast<int64_t>(v);
+    return s;  // beyond int64: keep the text
+  }
+  if (std::regex_match(s, kFloat)) {
+    double v = 0;
+    const char* begin = s.data() + (s[0] == '+' ? 1 : 0);  // from_chars takes no '+'
+    auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
+    if (ec == std::errc() && end == s.data() + s.size()) return v;
+    return s;  // out of a double's range: keep the text
+  }
   return s;
 }
 

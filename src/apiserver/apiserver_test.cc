@@ -29,6 +29,10 @@
 #include "apiserver/validation.h"
 
 namespace cstor::apiserver {
+
+// So that failed expectations on errors show them, not their bytes.
+void PrintTo(const FieldError& e, std::ostream* os) { *os << e.reason << " " << e.message; }
+
 namespace {
 
 using nlohmann::json;
@@ -136,7 +140,7 @@ TEST(SchemaTest, RequiredFieldsAtEveryDepth) {
   ASSERT_THAT(ErrorFields(r), ElementsAre("spec.pools"));
   EXPECT_EQ(r.errors[0].reason, "FieldValueRequired");
 
-  r = CheckSpec({{"pools", json::array({{{"raid", "mirror"}}, {{"nodeSelector", {}}}, {}})}});
+  r = CheckSpec(json::parse(R"({"pools": [{"raid": "mirror"}, {"nodeSelector": {}}, {}]})"));
   EXPECT_THAT(ErrorFields(r),
               ElementsAre("spec.pools[0].nodeSelector", "spec.pools[2].nodeSelector"));
   EXPECT_EQ(r.errors[0].message, "spec.pools[0].nodeSelector: Required value");
@@ -177,10 +181,10 @@ TEST(SchemaTest, StringLengthsAndPatterns) {
   EXPECT_THAT(ErrorFields(CheckSpec({{"digits", "abcd"}})), ElementsAre("spec.digits"));
 }
 
-// BUG (reported, not fixed here): minLength/maxLength count bytes, not characters.
+// Regression test (a bug found and fixed): minLength/maxLength count bytes, not characters.
 // OpenAPI and Kubernetes (go-openapi, utf8.RuneCountInString) count Unicode characters:
 // "éé" is 2 characters (4 bytes in UTF-8). Input: maxLength 3, value "éé".
-// Expected: no error. Actual: FieldValueTooLong.
+// Expected: no error. Before the fix: FieldValueTooLong.
 TEST(SchemaTest, StringLengthsCountCharactersNotBytes) {
   json schema = {{"type", "object"},
                  {"properties", {{"s", {{"type", "string"}, {"minLength", 2}, {"maxLength", 3}}}}}};
@@ -209,11 +213,11 @@ TEST(SchemaTest, NullableFieldKeepsNull) {
   EXPECT_TRUE(obj["spec"]["note"].is_null());
 }
 
-// BUG (reported, not fixed here): a null in a non-nullable field is an error here, but
+// Regression test (a bug found and fixed): a null in a non-nullable field is an error here, but
 // Kubernetes (apiextensions defaulting: PruneNonNullableNullsWithoutDefaults, then Default)
 // replaces it with the field's default, or drops the field when it has none.
 // Input: spec {"replicas": null, "name": null, ...}. Expected: replicas == 3, "name" removed,
-// no errors. Actual: two FieldValueTypeInvalid errors "must not be null", nulls kept.
+// no errors. Before the fix: two FieldValueTypeInvalid errors "must not be null", nulls kept.
 TEST(SchemaTest, NonNullableNullIsDefaultedOrDropped) {
   json obj = ValidPool();
   obj["spec"]["replicas"] = nullptr;
@@ -455,7 +459,9 @@ TEST(LabelSelectorTest, MalformedSelectorsAreRejected) {
                           "a notin b)", "=b", "==b", "!=b", "!", "a=b=c", "a b", "a in (b c)"}) {
     auto sel = LabelSelector::Parse(bad);
     EXPECT_FALSE(sel.ok()) << "accepted: \"" << bad << "\"";
-    if (!sel.ok()) EXPECT_TRUE(sel.status().Is(Code::kInvalidArgument)) << bad;
+    if (!sel.ok()) {
+      EXPECT_TRUE(sel.status().Is(Code::kInvalidArgument)) << bad;
+    }
   }
 }
 
@@ -463,12 +469,13 @@ TEST(LabelSelectorTest, InvalidKeysAndValuesAreRejected) {
   const std::string long63(63, 'a');
   const std::string long64(64, 'a');
   EXPECT_TRUE(LabelSelector::Parse(long63 + "=" + long63).ok());
-  for (const std::string& bad :
-       {"-a=b", "a-=b", "a=-b", "a=b-", "a=b c", long64 + "=b", "a=" + long64, "Upper.io/x=y",
+  for (const std::string& bad : std::vector<std::string>{"-a=b", "a-=b", "a=-b", "a=b-", "a=b c", long64 + "=b", "a=" + long64, "Upper.io/x=y",
         "a/b/c=d", "/a=b", "a/=b", "a in (-x)", "_a", "!-a"}) {
     auto sel = LabelSelector::Parse(bad);
     EXPECT_FALSE(sel.ok()) << "accepted: \"" << bad << "\"";
-    if (!sel.ok()) EXPECT_TRUE(sel.status().Is(Code::kInvalidArgument)) << bad;
+    if (!sel.ok()) {
+      EXPECT_TRUE(sel.status().Is(Code::kInvalidArgument)) << bad;
+    }
   }
 }
 
@@ -513,7 +520,9 @@ TEST(FieldSelectorTest, EmptyAndMalformed) {
   for (const char* bad : {"metadata.name", "=x", "a=b,", ",", "a=b,c"}) {
     auto s = FieldSelector::Parse(bad);
     EXPECT_FALSE(s.ok()) << "accepted: \"" << bad << "\"";
-    if (!s.ok()) EXPECT_TRUE(s.status().Is(Code::kInvalidArgument)) << bad;
+    if (!s.ok()) {
+      EXPECT_TRUE(s.status().Is(Code::kInvalidArgument)) << bad;
+    }
   }
 }
 
@@ -621,7 +630,8 @@ TEST(HumanDurationTest, Boundaries) {
   using std::chrono::seconds;
   const int64_t m = 60, h = 3600, d = 86400;
   const std::vector<std::pair<int64_t, std::string>> cases = {
-      {-5, "0s"},
+      {-5, "<invalid>"},  // a clock ahead of ours, as kubectl shows it
+      {-1, "0s"},
       {0, "0s"},
       {45, "45s"},
       {119, "119s"},
@@ -651,6 +661,16 @@ TEST(HumanDurationTest, Boundaries) {
   }
 }
 
+// Regression test (a bug found and fixed): kubectl (apimachinery duration.HumanDuration) shows ages
+// between two and eight years with their days: 2y+100d is "2y100d" (an exact number of
+// years stays "3y"); from eight years on only years. Input: 830 days. Expected: "2y100d".
+// Before the fix: "2y".
+TEST(HumanDurationTest, YearsWithDaysAsKubectlShowsThem) {
+  const int64_t d = 86400;
+  EXPECT_EQ(HumanDuration(std::chrono::seconds(830 * d)), "2y100d");
+  EXPECT_EQ(HumanDuration(std::chrono::seconds((8 * 365 + 100) * d)), "8y");
+}
+
 TEST(TimestampTest, FormatAndParseRoundTrip) {
   using namespace std::chrono;
   const system_clock::time_point t = system_clock::from_time_t(1795538249);  // 2026-11-24
@@ -665,6 +685,27 @@ TEST(TimestampTest, FormatAndParseRoundTrip) {
   EXPECT_EQ(back, now);
   // Sub-second parts are dropped when formatting.
   EXPECT_EQ(FormatTimestamp(now + milliseconds(999)), FormatTimestamp(now));
+}
+
+TEST(TimestampTest, FractionalSecondsAreAccepted) {
+  // MicroTime fields (leases, events) carry microseconds; ages need only the seconds.
+  std::chrono::system_clock::time_point t;
+  std::chrono::system_clock::time_point micro;
+  ASSERT_TRUE(ParseTimestamp("2026-11-24T16:37:29Z", &t));
+  ASSERT_TRUE(ParseTimestamp("2026-11-24T16:37:29.123456Z", &micro));
+  EXPECT_EQ(std::chrono::time_point_cast<std::chrono::seconds>(micro), t);
+}
+
+// Regression test (a bug found and fixed): ParseTimestamp stops after the seconds and ignores the
+// rest, so an RFC 3339 offset is dropped (and trailing garbage accepted).
+// Input: "2026-11-24T18:37:29+02:00". Expected: the same instant as "2026-11-24T16:37:29Z".
+// Before the fix: 18:37:29Z, two hours late.
+TEST(TimestampTest, HonoursUtcOffsets) {
+  std::chrono::system_clock::time_point want;
+  std::chrono::system_clock::time_point got;
+  ASSERT_TRUE(ParseTimestamp("2026-11-24T16:37:29Z", &want));
+  ASSERT_TRUE(ParseTimestamp("2026-11-24T18:37:29+02:00", &got));
+  EXPECT_EQ(FormatTimestamp(got), FormatTimestamp(want));
 }
 
 TEST(TimestampTest, RejectsGarbage) {
@@ -738,15 +779,17 @@ TEST(Base64Test, MalformedInputIsRejected) {
   for (const char* bad : {"Z", "Zm9", "Zm9vY", "Zm9v!A==", "Zm 9", "Zm9v\n", "****"}) {
     auto decoded = Base64Decode(bad);
     EXPECT_FALSE(decoded.ok()) << "accepted: \"" << bad << "\"";
-    if (!decoded.ok()) EXPECT_TRUE(decoded.status().Is(Code::kInvalidArgument)) << bad;
+    if (!decoded.ok()) {
+      EXPECT_TRUE(decoded.status().Is(Code::kInvalidArgument)) << bad;
+    }
   }
 }
 
-// BUG (reported, not fixed here): Base64Decode subtracts one byte per trailing '=' from
+// Regression test (a bug found and fixed): Base64Decode subtracts one byte per trailing '=' from
 // the length EVP_DecodeBlock returns without checking that the padding is well formed, so
 // input with too much padding underflows the size_t length.
 // Input: "====" (EVP_DecodeBlock returns 3, minus 4) and "Zg======". Expected: InvalidArgument.
-// Actual: std::length_error thrown from std::string::resize (or a bogus result).
+// Before the fix: std::length_error thrown from std::string::resize (or a bogus result).
 TEST(Base64Test, ExcessPaddingIsRejected) {
   for (const char* bad : {"====", "Zg======", "Z===", "Zm=v"}) {
     Result<std::string> decoded = Status::Internal("threw");
@@ -926,7 +969,9 @@ TEST_F(StoreTest, MutateKinds) {
   // Mutate sees the current object; kNone returns it unchanged.
   none = store->Mutate(kVolumes, "ns", "v", [](const json* cur) {
     EXPECT_NE(cur, nullptr);
-    if (cur != nullptr) EXPECT_EQ((*cur)["spec"]["n"], 1);
+    if (cur != nullptr) {
+      EXPECT_EQ((*cur)["spec"]["n"], 1);
+    }
     return Mutation{};
   });
   ASSERT_TRUE(none.ok());
@@ -984,7 +1029,7 @@ TEST_F(StoreTest, ExceptionInDecideChangesNothing) {
   EXPECT_EQ(store->Revision(), 2u);
 }
 
-TEST_F(StoreTest, ListOrdersByNamespaceThenName) {
+TEST_F(StoreTest, ListOrdersByKey) {
   auto store = OpenStore();
   for (const auto& [ns, name] : std::vector<std::pair<std::string, std::string>>{
            {"b", "z"}, {"a", "y"}, {"b", "a"}, {"bb", "c"}, {"b-x", "d"}, {"a", "b"}}) {
@@ -992,7 +1037,8 @@ TEST_F(StoreTest, ListOrdersByNamespaceThenName) {
   }
   Store::Page all = store->List(kVolumes, "", "", 0, nullptr);
   EXPECT_EQ(all.revision, 6u);
-  EXPECT_THAT(Names(all.items), ElementsAre("a/b", "a/y", "b/a", "b/z", "b-x/d", "bb/c"));
+  // By the bytes of "namespace/name", as etcd orders Kubernetes' keys: '-' sorts before '/'.
+  EXPECT_THAT(Names(all.items), ElementsAre("a/b", "a/y", "b-x/d", "b/a", "b/z", "bb/c"));
   EXPECT_EQ(all.last_key, "");
   EXPECT_EQ(all.remaining, 0u);
   // One namespace: not its prefix-sharing neighbours.

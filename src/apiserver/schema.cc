@@ -98,13 +98,21 @@ class Validator {
     }
   }
 
+  // Lengths are in characters (code points), as Kubernetes counts them, not bytes.
+  static size_t Characters(const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80 ? 1 : 0;
+    return n;
+  }
+
   void CheckString(const json& schema, const std::string& s, const std::string& path) {
-    if (auto it = schema.find("minLength"); it != schema.end() && s.size() < it->get<size_t>()) {
+    const size_t chars = Characters(s);
+    if (auto it = schema.find("minLength"); it != schema.end() && chars < it->get<size_t>()) {
       Error("FieldValueInvalid", path,
             fmt::format("Invalid value: \"{}\": {} in body should be at least {} chars long", s,
                         path, it->get<size_t>()));
     }
-    if (auto it = schema.find("maxLength"); it != schema.end() && s.size() > it->get<size_t>()) {
+    if (auto it = schema.find("maxLength"); it != schema.end() && chars > it->get<size_t>()) {
       Error("FieldValueTooLong", path,
             fmt::format("Too long: may not be longer than {}", it->get<size_t>()));
     }
@@ -143,8 +151,15 @@ class Validator {
     const bool preserve = schema.value("x-kubernetes-preserve-unknown-fields", false);
     auto props = schema.find("properties");
     auto additional = schema.find("additionalProperties");
-    // Defaults first, so that a defaulted field is also validated.
+    // A null where null is not allowed reads as absent (and so takes the default), as
+    // Kubernetes treats it. Then defaults, so that a defaulted field is also validated.
     if (props != schema.end()) {
+      for (const auto& [name, sub] : props->items()) {
+        auto v = value.find(name);
+        if (v != value.end() && v->is_null() && sub.is_object() && !sub.value("nullable", false)) {
+          value.erase(v);
+        }
+      }
       for (const auto& [name, sub] : props->items()) {
         if (!value.contains(name) && sub.is_object() && sub.contains("default")) {
           value[name] = sub["default"];

@@ -1,5 +1,7 @@
 #include "apiserver/table.h"
 
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -107,6 +109,7 @@ nlohmann::json EvalJsonPath(const nlohmann::json& object, std::string_view path)
 }
 
 std::string HumanDuration(std::chrono::seconds d) {
+  if (d.count() < -1) return "<invalid>";  // a clock ahead of ours
   int64_t s = std::max<int64_t>(d.count(), 0);
   if (s < 120) return fmt::format("{}s", s);
   int64_t m = s / 60;
@@ -118,7 +121,9 @@ std::string HumanDuration(std::chrono::seconds d) {
   int64_t days = h / 24;
   if (days < 8) return h % 24 == 0 ? fmt::format("{}d", days) : fmt::format("{}d{}h", days, h % 24);
   if (days < 730) return fmt::format("{}d", days);
-  return fmt::format("{}y", days / 365);
+  const int64_t years = days / 365;
+  if (years < 8 && days % 365 != 0) return fmt::format("{}y{}d", years, days % 365);
+  return fmt::format("{}y", years);
 }
 
 std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
@@ -133,9 +138,32 @@ std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
 bool ParseTimestamp(std::string_view text, std::chrono::system_clock::time_point* out) {
   std::tm tm{};
   std::string s(text);
-  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (end == nullptr) return false;
-  *out = std::chrono::system_clock::from_time_t(timegm(&tm));
+  const char* p = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (p == nullptr) return false;
+  auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (*p == '.') {  // fractional seconds, to microseconds
+    int64_t frac = 0;
+    int digits = 0;
+    for (++p; *p >= '0' && *p <= '9'; ++p, ++digits) {
+      if (digits < 6) frac = frac * 10 + (*p - '0');
+    }
+    if (digits == 0) return false;
+    for (; digits < 6; ++digits) frac *= 10;
+    t += std::chrono::microseconds(frac);
+  }
+  if (*p == 'Z' || *p == 'z') {
+    ++p;
+  } else if (*p == '+' || *p == '-') {  // an offset from UTC: local = UTC + offset
+    int hh = 0, mm = 0;
+    if (std::sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || std::strlen(p) != 6) return false;
+    auto offset = std::chrono::hours(hh) + std::chrono::minutes(mm);
+    t += *p == '+' ? -offset : offset;
+    p += 6;
+  } else {
+    return false;
+  }
+  if (*p != '\0') return false;
+  *out = t;
   return true;
 }
 

@@ -64,7 +64,9 @@ Result<Certificate> GenerateSelfSigned(const std::string& common_name,
   for (const std::string& h : hosts) {
     in6_addr addr;
     bool ip = inet_pton(AF_INET, h.c_str(), &addr) == 1 || inet_pton(AF_INET6, h.c_str(), &addr) == 1;
-    san += (san.empty() ? "" : ",") + std::string(ip ? "IP:" : "DNS:") + h;
+    if (!san.empty()) san += ',';
+    san += ip ? "IP:" : "DNS:";
+    san += h;
   }
   if (!AddExtension(cert.get(), NID_basic_constraints, "critical,CA:TRUE") ||
       !AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature,keyCertSign") ||
@@ -106,6 +108,12 @@ std::string Base64Encode(std::string_view data) {
 
 Result<std::string> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) return Status::InvalidArgument("base64: length is not a multiple of 4");
+  // Padding: at most two '=', only at the end.
+  const size_t first_pad = text.find('=');
+  if (first_pad != std::string_view::npos &&
+      (text.size() - first_pad > 2 || text.find_first_not_of('=', first_pad) != std::string_view::npos)) {
+    return Status::InvalidArgument("base64: misplaced padding");
+  }
   std::string out(3 * text.size() / 4 + 1, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(text.data()),

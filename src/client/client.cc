@@ -163,6 +163,12 @@ Result<Client::Response> Client::Do(const std::string& method, const std::string
       // harmless; a refused connection never reached it.
       const auto err = r.error();
       last = Status::Unavailable(fmt::format("{} {}: {}", method, path, httplib::to_string(err)));
+      {
+        // The other idle connections are most likely broken the same way (the server
+        // restarted): drop them rather than fail on each in turn.
+        std::lock_guard<std::mutex> lock(pool_mu_);
+        idle_.clear();
+      }
       if (!idempotent && err != httplib::Error::Connection) return last;
       continue;
     }

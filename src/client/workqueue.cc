@@ -6,7 +6,7 @@
 namespace cstor::client {
 
 WorkQueue::WorkQueue(RateLimit limit)
-    : limit_(limit), tokens_(limit.burst), last_refill_(Clock::now()), bucket_free_at_(Clock::now()) {}
+    : limit_(limit), tokens_(limit.burst), last_refill_(Clock::now()) {}
 
 void WorkQueue::AddLocked(const std::string& key) {
   if (shutdown_ || dirty_.count(key)) return;
@@ -29,23 +29,24 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
   cv_.SignalAll();
 }
 
-std::chrono::milliseconds WorkQueue::DelayLocked(const std::string& key) {
+std::chrono::milliseconds WorkQueue::DelayLocked(const std::string& key, bool consume) {
   // Per key: exponential in the failures so far.
-  int n = failures_[key]++;
-  double per_item = static_cast<double>(limit_.base_delay.count()) * std::pow(2.0, std::min(n, 40));
+  int& failures = failures_[key];
+  double per_item = static_cast<double>(limit_.base_delay.count()) * std::pow(2.0, std::min(failures, 40));
   auto item = std::chrono::milliseconds(
       static_cast<int64_t>(std::min(per_item, static_cast<double>(limit_.max_delay.count()))));
-  // Overall: a token bucket; without a token, wait for the next slot.
+  // Overall: a token bucket in which a caller without a token reserves the next one (the
+  // balance goes negative), so waiting callers cannot be overtaken by later ones and the
+  // rate never exceeds burst + qps * t.
   auto now = Clock::now();
-  tokens_ = std::min(limit_.burst, tokens_ + std::chrono::duration<double>(now - last_refill_).count() * limit_.qps);
-  last_refill_ = now;
-  std::chrono::milliseconds bucket{0};
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-  } else {
-    bucket_free_at_ = std::max(bucket_free_at_, now) +
-                      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / limit_.qps));
-    bucket = std::chrono::duration_cast<std::chrono::milliseconds>(bucket_free_at_ - now);
+  double tokens = std::min(limit_.burst, tokens_ + std::chrono::duration<double>(now - last_refill_).count() * limit_.qps);
+  tokens -= 1;
+  auto bucket = std::chrono::milliseconds(
+      tokens >= 0 ? 0 : static_cast<int64_t>(std::ceil(-tokens / limit_.qps * 1000)));
+  if (consume) {
+    ++failures;
+    tokens_ = tokens;
+    last_refill_ = now;
   }
   return std::max(item, bucket);
 }
@@ -53,15 +54,13 @@ std::chrono::milliseconds WorkQueue::DelayLocked(const std::string& key) {
 void WorkQueue::AddRateLimited(const std::string& key) {
   MutexLock lock(&mu_);
   if (shutdown_) return;
-  delayed_.emplace(Clock::now() + DelayLocked(key), key);
+  delayed_.emplace(Clock::now() + DelayLocked(key, /*consume=*/true), key);
   cv_.SignalAll();
 }
 
 std::chrono::milliseconds WorkQueue::NextDelay(const std::string& key) {
   MutexLock lock(&mu_);
-  auto d = DelayLocked(key);
-  failures_[key]--;
-  return d;
+  return DelayLocked(key, /*consume=*/false);
 }
 
 void WorkQueue::Forget(const std::string& key) {

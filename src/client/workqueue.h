@@ -53,7 +53,8 @@ class WorkQueue {
 
  private:
   void AddLocked(const std::string& key) REQUIRES(mu_);
-  std::chrono::milliseconds DelayLocked(const std::string& key) REQUIRES(mu_);
+  // The delay for `key` now; `consume` records the failure and takes the bucket's token.
+  std::chrono::milliseconds DelayLocked(const std::string& key, bool consume) REQUIRES(mu_);
 
   const RateLimit limit_;
   mutable Mutex mu_;
@@ -63,9 +64,8 @@ class WorkQueue {
   std::unordered_set<std::string> processing_ GUARDED_BY(mu_);  // taken by a worker
   std::multimap<Clock::time_point, std::string> delayed_ GUARDED_BY(mu_);
   std::unordered_map<std::string, int> failures_ GUARDED_BY(mu_);
-  double tokens_ GUARDED_BY(mu_);
+  double tokens_ GUARDED_BY(mu_);  // negative: reserved by waiting keys
   Clock::time_point last_refill_ GUARDED_BY(mu_);
-  Clock::time_point bucket_free_at_ GUARDED_BY(mu_);  // when the bucket's next slot opens
   bool shutdown_ GUARDED_BY(mu_) = false;
 };
 
