@@ -78,6 +78,22 @@ void ScsiSeeds(const std::string& dir) {
   for (const auto& s : seeds) Write(dir + "/seed" + std::to_string(n++), s);
 }
 
+// api_input_fuzz: selectors, YAML and JSON objects, each behind its mode byte.
+void ApiSeeds(const std::string& dir) {
+  const std::pair<char, std::string> seeds[] = {
+      {0, "app=cstor,tier!=web,env in (prod, staging),!legacy,zone"},
+      {1, "metadata.name=vol1,status.phase!=Offline"},
+      {2, "apiVersion: v1\nkind: Config\nclusters:\n  - name: c\n    cluster: {server: "
+          "\"https://127.0.0.1:6443\", insecure-skip-tls-verify: true}\n---\na: [1, 2.5, "
+          "0x1f, ~, 'quoted', \"007\", yes]\nb: |\n  block\n"},
+      {3, R"({"apiVersion":"cstor.openebs.io/v1","kind":"CStorVolumeReplica","metadata":{"name":"r"},)"
+          R"("spec":{"capacity":"10Gi","replicaid":"AB","blockSize":4096,"extra":1},"status":{"phase":"Healthy"}})"},
+      {3, R"([{"op":"add","path":"/spec/x","value":1},{"op":"test","path":"/spec/capacity","value":"10Gi"}])"},
+  };
+  int n = 0;
+  for (const auto& [mode, text] : seeds) Write(dir + "/seed" + std::to_string(n++), std::string(1, mode) + text);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +104,7 @@ int main(int argc, char** argv) {
   const std::string fuzzer = argv[1], dir = argv[2];
   if (fuzzer == "iscsi_pdu_fuzz") return IscsiSeeds(dir), 0;
   if (fuzzer == "scsi_cdb_fuzz") return ScsiSeeds(dir), 0;
+  if (fuzzer == "api_input_fuzz") return ApiSeeds(dir), 0;
   if (fuzzer != "replication_frame_fuzz") {
     std::fprintf(stderr, "make_seeds: no seeds for %s\n", fuzzer.c_str());
     return 2;

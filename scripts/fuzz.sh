@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${CSTOR_FUZZ_SECONDS:-60}
 cmake --preset fuzz >/dev/null
+# api_input_fuzz is built but not run here yet: it reaches an out-of-memory (RSS over 2 GiB)
+# within a minute that is not yet understood; run it by hand while investigating.
 fuzzers=(replication_frame_fuzz iscsi_pdu_fuzz scsi_cdb_fuzz)
-cmake --build --preset fuzz --target make_seeds "${fuzzers[@]}"
+cmake --build --preset fuzz --target make_seeds "${fuzzers[@]}" api_input_fuzz
 for f in "${fuzzers[@]}"; do
   corpus=build/fuzz/corpus-$f
   log=build/fuzz/$f.log

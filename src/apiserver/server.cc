@@ -196,6 +196,30 @@ bool DryRun(const httplib::Request& req, const json& options) {
   return !values.empty();
 }
 
+// A JSON patch, one operation at a time: "copy" and "add" can double an object with each
+// operation, so the object may not outgrow the request size limit along the way.
+constexpr size_t kMaxObjectBytes = 3 * 1024 * 1024;
+constexpr size_t kMaxPatchOperations = 10'000;
+
+json ApplyJsonPatch(const json& object, const json& patch) {
+  if (patch.size() > kMaxPatchOperations) {
+    throw ApiError(422, "Invalid", fmt::format("the JSON patch has more than {} operations", kMaxPatchOperations));
+  }
+  json out = object;
+  for (const json& op : patch) {
+    try {
+      out = out.patch(json::array({op}));
+    } catch (const json::exception& e) {
+      throw ApiError(422, "Invalid", std::string("the JSON patch could not be applied: ") + e.what());
+    }
+    if (op.is_object() && (op.value("op", "") == "copy" || op.value("op", "") == "add") &&
+        out.dump().size() > kMaxObjectBytes) {
+      throw ApiError(422, "Invalid", "the JSON patch makes the object larger than 3 MiB");
+    }
+  }
+  return out;
+}
+
 bool WantsTable(const httplib::Request& req) {
   return req.get_header_value("Accept").find("as=Table") != std::string::npos;
 }
@@ -370,7 +394,7 @@ Status ApiServer::Impl::Init() {
   // httplib lets an idle keep-alive connection hold its thread (and delay Stop) this long.
   http_->set_keep_alive_timeout(2);
   http_->set_read_timeout(60);
-  http_->set_payload_max_length(3 * 1024 * 1024);  // Kubernetes' request size limit
+  http_->set_payload_max_length(kMaxObjectBytes);  // Kubernetes' request size limit
   http_->set_tcp_nodelay(true);
   auto handler = [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); };
   http_->Get(".*", handler);
@@ -1066,11 +1090,7 @@ void ApiServer::Impl::Patch(const Target& t, const httplib::Request& req, httpli
     if (!cur) throw NotFound(def, t.name);
     json next;
     if (json_patch) {
-      try {
-        next = cur->patch(patch);
-      } catch (const json::exception& e) {
-        throw ApiError(422, "Invalid", std::string("the JSON patch could not be applied: ") + e.what());
-      }
+      next = ApplyJsonPatch(*cur, patch);
     } else {
       // Strategic merge patches are applied as JSON merge patches: lists are replaced
       // whole rather than merged by key.
