@@ -1,6 +1,8 @@
 // JSON mapping of the shared metadata types, and the finalizer and condition helpers.
 #include "api/meta.h"
 
+#include <ctime>
+
 #include <algorithm>
 
 namespace cstor::api {
@@ -121,6 +123,15 @@ const OwnerReference* ControllerOf(const ObjectMeta& meta) {
     if (ref.controller.value_or(false)) return &ref;
   }
   return nullptr;
+}
+
+std::string NowTimestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace cstor::api

@@ -95,6 +95,9 @@ const Condition* FindCondition(const std::vector<Condition>& conditions, std::st
 // anything changed, i.e. the status needs writing.
 bool SetCondition(std::vector<Condition>& conditions, Condition c, std::string_view now);
 
+// The current time as Kubernetes writes timestamps: RFC 3339, UTC, whole seconds.
+std::string NowTimestamp();
+
 // A controller owner reference to `owner`, a typed object with a static kType.
 template <class T>
 OwnerReference ControllerRef(const T& owner) {

@@ -8,19 +8,6 @@
 #include "base/log.h"
 
 namespace cstor::client {
-namespace {
-
-std::string Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
-
 EventRecorder::EventRecorder(Client& client, std::string component, std::string host)
     : client_(client), component_(std::move(component)), host_(std::move(host)) {}
 
@@ -40,7 +27,7 @@ void EventRecorder::Record(const json& object, const std::string& type, const st
   if (ns.empty()) ns = "default";  // events about cluster-scoped objects
   const std::string uid = meta.value("uid", "");
   const std::string key = uid + "\x1f" + type + "\x1f" + reason + "\x1f" + message;
-  const std::string now = Now();
+  const std::string now = api::NowTimestamp();
   const auto mono = std::chrono::steady_clock::now();
 
   std::string existing;

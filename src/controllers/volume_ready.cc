@@ -5,19 +5,6 @@
 #include <fmt/format.h>
 
 namespace cstor::controllers {
-namespace {
-
-std::string Now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
-
 api::Condition VolumeReadyCondition(const api::CStorVolume& cv) {
   const int rf = cv.spec.replication_factor;
   const int cf = cv.spec.consistency_factor > 0 ? cv.spec.consistency_factor : rf / 2 + 1;
@@ -90,7 +77,7 @@ Result<client::ReconcileResult> VolumeReadyController::Reconcile(const std::stri
   const api::Condition* before = api::FindCondition(cv.status.conditions, api::cv_condition::kReady);
   const std::string old_status = before ? before->status : "";
   api::Condition want = VolumeReadyCondition(cv);
-  if (!api::SetCondition(cv.status.conditions, want, Now())) return client::ReconcileResult{};
+  if (!api::SetCondition(cv.status.conditions, want, api::NowTimestamp())) return client::ReconcileResult{};
 
   // The cached object's resourceVersion makes this a compare-and-swap: if the volume
   // changed since the cache saw it, the write fails with a conflict, the key is retried,
