@@ -42,7 +42,7 @@ Status Journal::Close() {
   if (thread_.joinable()) thread_.join();
   MutexLock l(&mu_);
   Status result = fenced_;
-  if (fenced_.ok()) fenced_ = Status::FailedPrecondition("pool is closed");
+  if (fenced_.ok()) SetFencedLocked(Status::FailedPrecondition("pool is closed"));
   done_cv_.SignalAll();
   room_cv_.SignalAll();
   return result;
@@ -269,7 +269,7 @@ void Journal::Run() {
     MutexLock l(&mu_);
     if (!s.ok()) {
       CSTOR_LOG_ERROR("commit failed, pool fenced: {}", s.ToString());
-      fenced_ = s.WithContext("pool fenced after a failed commit");
+      SetFencedLocked(s.WithContext("pool fenced after a failed commit"));
       room_cv_.SignalAll();
     }
     committed_id_ = committing_->id;
@@ -372,7 +372,7 @@ void Journal::Fence(const Status& s) {
   MutexLock l(&mu_);
   if (fenced_.ok()) {
     CSTOR_LOG_ERROR("metadata write failed, pool fenced: {}", s.ToString());
-    fenced_ = s.WithContext("pool fenced after a failed commit");
+    SetFencedLocked(s.WithContext("pool fenced after a failed commit"));
   }
   done_cv_.SignalAll();
   room_cv_.SignalAll();
@@ -449,7 +449,13 @@ void Journal::CollectOld(uint64_t volume, uint64_t lo, uint64_t hi,
   }
 }
 
+void Journal::SetFencedLocked(Status s) {
+  fenced_ = std::move(s);
+  any_fence_ = true;
+}
+
 Status Journal::fenced() {
+  if (!any_fence_) return Status::Ok();
   MutexLock l(&mu_);
   return fenced_;
 }

@@ -20,6 +20,7 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -127,6 +128,9 @@ class Journal {
   // that found no space may Flush and try again.
   bool HasPendingFrees();
 
+  // OK, or the error that fenced the journal (or "closed" after Close). Cheap while OK (no
+  // lock): every read checks it, since a fenced journal has lost the failed epoch's records
+  // and the older ones it would fall back to are stale.
   Status fenced();
   uint64_t commits();
 
@@ -169,6 +173,7 @@ class Journal {
                    const VolumeDelta* io) REQUIRES(commit_mu_);
   void AddDirtyChunks(MetaStore::Batch& b) REQUIRES(commit_mu_);
   void Fence(const Status& s) EXCLUDES(mu_);
+  void SetFencedLocked(Status s) REQUIRES(mu_);
   Extent ExtentOf(uint64_t volume, const BlockRecord& r) REQUIRES(mu_);
 
   Env* const env_;
@@ -192,6 +197,7 @@ class Journal {
   bool flush_requested_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   Status fenced_ GUARDED_BY(mu_);
+  std::atomic<bool> any_fence_{false};  // set, under mu_, once fenced_ is not OK
   std::thread thread_;
 };
 

@@ -38,7 +38,9 @@ Result<ScrubReport> Pool::Scrub(const std::function<void(uint64_t, uint64_t)>& p
   constexpr uint64_t kMaxRead = 1 << 20;
   for (auto& v : AllVolumes(core)) {
     ReaderLock io(&v->io_lock_);  // snapshots cannot go away while we read what they hold
-    if (!v->CheckUsable().ok()) continue;
+    Status usable = v->CheckUsable();
+    if (usable.Is(Code::kNotFound)) continue;  // deleted meanwhile
+    CSTOR_RETURN_IF_ERROR(usable);             // fenced or closed: nothing it says is current
     const uint64_t bs = v->block_size();
     const uint32_t upb = v->units_per_block();
     AlignedBuffer buf(std::max(kMaxRead, bs));

@@ -100,6 +100,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Status SetAttribute(const std::string& name, const std::string& value);
   std::optional<std::string> GetAttribute(const std::string& name);
 
+  // OK while the volume serves IO. Once the pool is fenced (a commit failed), closed, or the
+  // volume deleted, the error that every read, write and change stream now fails with.
+  Status Health() const { return CheckUsable(); }
+
   VolumeInfo Info();
   uint64_t CheckpointedIoSeq();
   const std::string& name() const { return record_.name; }

@@ -63,7 +63,9 @@ Status Volume::CheckWritableOrReclaim() {
 Status Volume::CheckUsable() const {
   if (core_->closed) return Status::FailedPrecondition("pool is closed");
   if (deleted_) return Status::NotFound("volume " + name() + " was deleted");
-  return Status::Ok();
+  // A failed commit dropped its epoch's records; the block map now holds older versions,
+  // so reads and change streams must fail too, not serve them (the pool must be reopened).
+  return core_->journal->fenced();
 }
 
 Result<std::optional<BlockRecord>> Volume::ResolveAt(uint64_t lba, uint64_t gen,
