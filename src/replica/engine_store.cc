@@ -69,6 +69,8 @@ ReplicaStore::Info EngineStore::GetInfo() {
   return info;
 }
 
+Status EngineStore::Health() { return volume_->Health(); }
+
 void EngineStore::AnnounceIo(uint64_t io_seq) { volume_->AnnounceIo(io_seq); }
 
 void EngineStore::Write(uint64_t offset, std::string data, uint64_t io_seq, Done done) {

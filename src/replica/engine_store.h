@@ -27,6 +27,7 @@ class EngineStore : public ReplicaStore {
   ~EngineStore() override;
 
   Info GetInfo() override;
+  Status Health() override;
   void AnnounceIo(uint64_t io_seq) override;
   void Write(uint64_t offset, std::string data, uint64_t io_seq, Done done) override;
   void Read(uint64_t offset, uint32_t length, DoneWith<std::string> done) override;

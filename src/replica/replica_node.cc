@@ -113,11 +113,27 @@ std::vector<ReplicaVolumeState> ReplicaNode::State() const {
 // ---- the session with the target ----
 
 void ReplicaNode::Connect(Agent& a) {
+  if (!CheckStoreHealth(a)) return;
   a.stage = Agent::Stage::kConnecting;
   a.session++;
   a.last_heard_micros = transport_->NowMicros();
   a.conn = transport_->Connect(a.config.target_address);
   target_conns_[a.conn] = &a;
+}
+
+bool ReplicaNode::CheckStoreHealth(Agent& a) {
+  Status health = a.config.store->Health();
+  if (health.ok()) return true;
+  if (a.stage != Agent::Stage::kIdle) {
+    Disconnect(a, health);  // the target drops this replica now, not at its next failed write
+  } else if (a.last_error != health.message()) {
+    CSTOR_LOG_ERROR("volume {}: the store has failed and this replica stays away from the "
+                    "target until its pool is reopened: {}",
+                    a.config.volume, health.message());
+  }
+  a.last_error = health.message();
+  a.next_attempt_micros = transport_->NowMicros() + options_.reconnect_max_micros;
+  return false;
 }
 
 void ReplicaNode::Disconnect(Agent& a, const Status& why) {
@@ -617,6 +633,7 @@ void ReplicaNode::OnTick() {
   uint64_t now = transport_->NowMicros();
   for (auto& [name, a] : agents_) {
     a->retired.clear();
+    if (!CheckStoreHealth(*a)) continue;
     if (a->stage == Agent::Stage::kIdle) {
       if (now >= a->next_attempt_micros) Connect(*a);
       continue;

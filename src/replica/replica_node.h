@@ -77,6 +77,9 @@ class ReplicaNode : public replication::Handler {
   struct PeerSession;
 
   void Connect(Agent& a);
+  // False if the volume's store has failed (a fenced pool): the session, if any, is closed
+  // and no new one is started, so a replica whose reads would be stale never registers.
+  bool CheckStoreHealth(Agent& a);
   void Disconnect(Agent& a, const Status& why);
   void AgentFrame(Agent& a, wire::Frame f);
   void Serve(Agent& a, wire::Frame f);

@@ -36,6 +36,10 @@ class ReplicaStore {
 
   virtual ~ReplicaStore() = default;
   virtual Info GetInfo() = 0;
+  // OK while the store can serve. Otherwise (e.g. the engine fenced its pool after a failed
+  // commit) every request fails, and the replica must not register with the target: it
+  // holds nothing it can vouch for until its pool is reopened and it is rebuilt.
+  virtual Status Health() { return Status::Ok(); }
 
   // Counts a write or unmap stamped io_seq as in flight from now on (its checkpoint stays
   // below it), before it is submitted; every announced io_seq is then submitted.
