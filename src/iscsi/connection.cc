@@ -171,13 +171,25 @@ void Connection::Sequence(Pdu pdu) {
     return;
   }
   exp_cmd_sn_++;
-  Dispatch(std::move(pdu));
+  if (!AbortedAhead(pdu)) Dispatch(std::move(pdu));
   for (auto it = waiting_.find(exp_cmd_sn_); it != waiting_.end(); it = waiting_.find(exp_cmd_sn_)) {
     Pdu next = std::move(it->second);
     waiting_.erase(it);
     exp_cmd_sn_++;
-    Dispatch(std::move(next));
+    if (!AbortedAhead(next)) Dispatch(std::move(next));
   }
+}
+
+bool Connection::AbortedAhead(const Pdu& pdu) {
+  auto it = aborted_ahead_.find(pdu.u32(24));
+  if (it == aborted_ahead_.end()) return false;
+  const bool same = it->second == pdu.itt();
+  aborted_ahead_.erase(it);
+  if (!same) return false;  // the abort named another task at this CmdSN: not this one
+  CSTOR_LOG_INFO("iscsi: {}: command {:#x} (CmdSN {}) was aborted before it arrived: discarded",
+                 nexus_, pdu.itt(), pdu.u32(24));
+  OpenWindow();  // its CmdSN is consumed; MaxCmdSN moves with it
+  return true;
 }
 
 void Connection::Dispatch(Pdu pdu) {
@@ -410,9 +422,13 @@ void Connection::TaskManagement(const Pdu& pdu) {
     if (it != tasks_.end()) {
       abort(it->second);
     } else {
+      // Not running here. If its CmdSN is still ahead (not received, or waiting for a gap)
+      // it is aborted before it arrives: FUNCTION COMPLETE, and it must never run (RFC 7143
+      // 11.5.1). Otherwise it finished already, or never existed.
       const uint32_t ref = pdu.u32(32);
       const bool in_window = !SnBefore(ref, exp_cmd_sn_) && !SnBefore(max_cmd_sn_, ref);
-      response = in_window ? 0 : 1;  // not yet received: consider it done; else it does not exist
+      if (in_window) aborted_ahead_[ref] = pdu.u32(20);
+      response = in_window ? 0 : 1;
     }
   } else if (function == 2 || function == 4) {  // ABORT TASK SET, CLEAR TASK SET
     for (auto& [itt, t] : tasks_) abort(t);

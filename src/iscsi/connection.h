@@ -73,6 +73,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Non-immediate commands wait here until every earlier CmdSN has arrived.
   void Sequence(Pdu pdu);
   void Dispatch(Pdu pdu);
+  // True (and forgets it) if this command was aborted before it arrived.
+  bool AbortedAhead(const Pdu& pdu);
   void ScsiCommand(Pdu pdu);
   void DataOut(const Pdu& pdu);
   void SendR2Ts(Task& t);
@@ -108,6 +110,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint32_t exp_cmd_sn_ = 0;
   uint32_t max_cmd_sn_ = 0;
   std::map<uint32_t, Pdu> waiting_;     // CmdSN -> command ahead of a gap
+  // Commands aborted by ABORT TASK before they arrived (RefCmdSN in the window, task
+  // unknown): CmdSN -> ITT. The command is discarded when it comes, its CmdSN still
+  // counted. Bounded by the window: entries are CmdSNs in [ExpCmdSN, MaxCmdSN].
+  std::map<uint32_t, uint32_t> aborted_ahead_;
   std::map<uint32_t, Task> tasks_;      // by ITT
   std::map<uint32_t, uint32_t> ttt_;    // outstanding R2T TTT -> ITT
   uint32_t next_ttt_ = 1;
