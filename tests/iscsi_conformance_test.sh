@@ -9,14 +9,9 @@ mode=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v iscsi-test-cu >/dev/null || { echo "iscsi-test-cu missing (Debian: libiscsi-bin)"; exit 1; }
 
-# Tests that cannot pass against a correct target with 4096-byte physical blocks, and why.
-declare -A KNOWN_FAILURES=(
-  # Its second loop unmaps LBAs [0, i), asks GET LBA STATUS for LBA i+1 and requires the
-  # first descriptor to start at LBA i+8 (i + logical blocks per physical block). SBC-3
-  # requires that descriptor to contain the requested LBA, so with LBPPBE > 0 no
-  # conforming answer exists (with 512-byte physical blocks the two LBAs agree).
-  [GetLBAStatus.UnmapSingle]=1
-)
+# Tests that cannot pass against a correct target, and why. None today: GetLBAStatus.UnmapSingle
+# passes since the LUN reports LBPPBE 0 and allocation per logical block (docs/iscsi.md).
+declare -A KNOWN_FAILURES=()
 
 dir=$(mktemp -d /tmp/cstor-conformance.XXXXXX)
 target_pid="" chap_pid=""

@@ -67,6 +67,18 @@ TEST(MemoryDevice, KeepsTheContract) {
   EXPECT_EQ(d.Info().serial, "mem0");
 }
 
+TEST(MemoryDevice, GrowsAndServesTheNewBlocks) {
+  MemoryDevice d(1 << 20, "m");
+  EXPECT_EQ(d.CurrentSize(), 1u << 20);
+  EXPECT_FALSE(d.Grow((1 << 20) - 512).ok());  // shrinking is refused
+  EXPECT_FALSE(d.Grow((1 << 20) + 100).ok());  // so is a partial sector
+  ASSERT_TRUE(d.Grow(2 << 20).ok());
+  EXPECT_EQ(d.CurrentSize(), 2u << 20);
+  EXPECT_EQ(d.Info().size, 2u << 20);
+  ASSERT_TRUE(WriteSync(d, (2 << 20) - 512, std::string(512, 'n')).ok());
+  EXPECT_EQ(*ReadSync(d, (2 << 20) - 512, 512), std::string(512, 'n'));
+}
+
 TEST(MemoryDevice, UnmapFreesWholePages) {
   MemoryDevice d(1 << 20, "m");
   ASSERT_TRUE(WriteSync(d, 0, std::string(16384, 'x')).ok());
@@ -106,6 +118,20 @@ TEST_F(FileDeviceTest, ReopensWithTheSameData) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ((*d)->Info().size, 1u << 20);
   EXPECT_EQ(*ReadSync(**d, 4096, 4096), std::string(4096, 'q'));
+}
+
+TEST_F(FileDeviceTest, GrowsTheFile) {
+  auto d = FileDevice::Open(Options(dir_ + "/lun.img", 1 << 20));
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE((*d)->Grow(1 << 19).ok());
+  ASSERT_TRUE((*d)->Grow(2 << 20).ok());
+  EXPECT_EQ((*d)->CurrentSize(), 2u << 20);
+  ASSERT_TRUE(WriteSync(**d, (2 << 20) - 512, std::string(512, 'n')).ok());
+  d->reset();
+  auto again = FileDevice::Open(Options(dir_ + "/lun.img", 0));  // the file itself grew
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Info().size, 2u << 20);
+  EXPECT_EQ(*ReadSync(**again, (2 << 20) - 512, 512), std::string(512, 'n'));
 }
 
 TEST_F(FileDeviceTest, RefusesBadInput) {

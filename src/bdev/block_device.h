@@ -33,7 +33,11 @@ class BlockDevice {
 
   virtual ~BlockDevice() = default;
 
+  // Info().size is the size when asked.
   virtual DeviceInfo Info() const = 0;
+  // The size now, in bytes. A device may grow while it is served (never shrink); the
+  // logical unit asks before every command, so this is cheap and callable from any thread.
+  virtual uint64_t CurrentSize() const { return Info().size; }
   virtual void Read(uint64_t offset, uint32_t length, ReadDone done) = 0;
   // With fua, the data is durable when done reports success.
   virtual void Write(uint64_t offset, std::string data, bool fua, Done done) = 0;

@@ -36,12 +36,41 @@ Result<std::unique_ptr<FileDevice>> FileDevice::Open(FileDeviceOptions o) {
   info.serial = o.serial.empty()
                     ? fmt::format("{:08x}", crc32c::Value(o.path.data(), o.path.size()))
                     : o.serial;
-  return std::unique_ptr<FileDevice>(
-      new FileDevice(std::move(file), info, std::max<uint32_t>(1, o.threads)));
+  return std::unique_ptr<FileDevice>(new FileDevice(std::move(file), info, st.is_block_device,
+                                                    std::max<uint32_t>(1, o.threads)));
 }
 
-FileDevice::FileDevice(std::unique_ptr<File> file, DeviceInfo info, uint32_t threads)
-    : file_(std::move(file)), info_(std::move(info)), pool_(threads) {}
+FileDevice::FileDevice(std::unique_ptr<File> file, DeviceInfo info, bool block_device,
+                       uint32_t threads)
+    : file_(std::move(file)),
+      info_(std::move(info)),
+      block_device_(block_device),
+      size_(info_.size),
+      pool_(threads) {}
+
+DeviceInfo FileDevice::Info() const {
+  DeviceInfo info = info_;
+  info.size = CurrentSize();
+  return info;
+}
+
+Status FileDevice::Grow(uint64_t new_size) {
+  if (new_size % kSectorSize != 0 || new_size < CurrentSize()) {
+    return Status::InvalidArgument(fmt::format(
+        "a file device grows by whole sectors and never shrinks ({} to {} bytes)", CurrentSize(),
+        new_size));
+  }
+  CSTOR_ASSIGN_OR_RETURN(uint64_t have, file_->Size());
+  if (have < new_size) {
+    if (block_device_) {
+      return Status::InvalidArgument(
+          fmt::format("the block device holds {} bytes, less than {}", have, new_size));
+    }
+    CSTOR_RETURN_IF_ERROR(file_->Truncate(new_size));  // sparse
+  }
+  size_.store(new_size, std::memory_order_release);
+  return Status::Ok();
+}
 
 FileDevice::~FileDevice() { pool_.join(); }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <asio/thread_pool.hpp>
+#include <atomic>
 #include <memory>
 
 #include "bdev/block_device.h"
@@ -28,7 +29,11 @@ class FileDevice final : public BlockDevice {
   static Result<std::unique_ptr<FileDevice>> Open(FileDeviceOptions options);
   ~FileDevice() override;  // waits for IO in progress
 
-  DeviceInfo Info() const override { return info_; }
+  DeviceInfo Info() const override;
+  uint64_t CurrentSize() const override { return size_.load(std::memory_order_acquire); }
+  // Online resize: a file is extended (sparse) to new_size; a block device must already
+  // hold it (grown underneath). Refuses to shrink and sizes that are not whole sectors.
+  Status Grow(uint64_t new_size);
   void Read(uint64_t offset, uint32_t length, ReadDone done) override;
   void Write(uint64_t offset, std::string data, bool fua, Done done) override;
   void Unmap(uint64_t offset, uint64_t length, Done done) override;
@@ -37,9 +42,11 @@ class FileDevice final : public BlockDevice {
  private:
   static constexpr uint32_t kInlineReadMax = 128 * 1024;
   static constexpr uint32_t kInlineWriteMax = 64 * 1024;
-  FileDevice(std::unique_ptr<File> file, DeviceInfo info, uint32_t threads);
+  FileDevice(std::unique_ptr<File> file, DeviceInfo info, bool block_device, uint32_t threads);
   std::unique_ptr<File> file_;
-  DeviceInfo info_;
+  const DeviceInfo info_;  // all but the size
+  const bool block_device_;
+  std::atomic<uint64_t> size_;
   asio::thread_pool pool_;
 };
 

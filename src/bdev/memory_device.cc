@@ -8,7 +8,15 @@ namespace cstor::bdev {
 MemoryDevice::MemoryDevice(uint64_t size, std::string serial)
     : size_(size), serial_(std::move(serial)) {}
 
-DeviceInfo MemoryDevice::Info() const { return {size_, 4096, true, serial_}; }
+DeviceInfo MemoryDevice::Info() const { return {CurrentSize(), 4096, true, serial_}; }
+
+Status MemoryDevice::Grow(uint64_t new_size) {
+  if (new_size % kSectorSize != 0 || new_size < CurrentSize()) {
+    return Status::InvalidArgument("a memory device grows by whole sectors and never shrinks");
+  }
+  size_.store(new_size, std::memory_order_release);  // pages are allocated on first write
+  return Status::Ok();
+}
 
 void MemoryDevice::Read(uint64_t offset, uint32_t length, ReadDone done) {
   std::string out(length, '\0');
@@ -18,7 +26,7 @@ void MemoryDevice::Read(uint64_t offset, uint32_t length, ReadDone done) {
       uint64_t page = pos / kPage, in = pos % kPage;
       uint64_t n = std::min<uint64_t>(kPage - in, offset + length - pos);
       auto it = pages_.find(page);
-      if (it != pages_.end()) std::memcpy(out.data() + (pos - offset), it->second.get() + in, n);
+      if (it != pages_.end()) std::memcpy(out.data() + (pos - offset), it->second.data.get() + in, n);
       pos += n;
     }
   }
@@ -31,12 +39,13 @@ void MemoryDevice::Write(uint64_t offset, std::string data, bool, Done done) {
     for (uint64_t pos = offset; pos < offset + data.size();) {
       uint64_t page = pos / kPage, in = pos % kPage;
       uint64_t n = std::min<uint64_t>(kPage - in, offset + data.size() - pos);
-      auto& p = pages_[page];
-      if (!p) {
-        p = std::make_unique<char[]>(kPage);
-        std::memset(p.get(), 0, kPage);
+      Page& p = pages_[page];
+      if (!p.data) {
+        p.data = std::make_unique<char[]>(kPage);
+        std::memset(p.data.get(), 0, kPage);
       }
-      std::memcpy(p.get() + in, data.data() + (pos - offset), n);
+      std::memcpy(p.data.get() + in, data.data() + (pos - offset), n);
+      p.live |= SectorBits(in, in + n);
       pos += n;
     }
   }
@@ -51,10 +60,12 @@ void MemoryDevice::Unmap(uint64_t offset, uint64_t length, Done done) {
       uint64_t n = std::min<uint64_t>(kPage - in, offset + length - pos);
       auto it = pages_.find(page);
       if (it != pages_.end()) {
-        if (n == kPage) {
+        Page& p = it->second;
+        p.live &= static_cast<uint8_t>(~SectorBits(in, in + n));
+        if (p.live == 0) {
           pages_.erase(it);
         } else {
-          std::memset(it->second.get() + in, 0, n);
+          std::memset(p.data.get() + in, 0, n);
         }
       }
       pos += n;
@@ -77,18 +88,31 @@ void MemoryDevice::GetAllocation(uint64_t offset, uint64_t length, AllocationDon
     MutexLock lock(&mu_);
     const uint64_t end = offset + length;
     uint64_t pos = offset;
-    // Jump from one allocated page to the next: the gaps between are holes.
+    // Jump from one allocated page to the next: the gaps between are holes; within a page,
+    // each sector is mapped or not by its bit.
     for (auto it = pages_.lower_bound(offset / kPage); it != pages_.end() && pos < end; ++it) {
-      const uint64_t page_start = std::max(it->first * kPage, offset);
-      if (page_start >= end) break;
-      add(pos, page_start, false);
-      const uint64_t page_end = std::min((it->first + 1) * kPage, end);
-      add(std::max(pos, page_start), page_end, true);
-      pos = std::max(pos, page_end);
+      const uint64_t base = it->first * kPage;
+      if (base >= end) break;
+      add(pos, std::max(pos, base), false);
+      for (uint64_t i = 0; i < kSectorsPerPage; i++) {
+        const uint64_t from = std::max(base + i * kSectorSize, pos);
+        const uint64_t to = std::min(base + (i + 1) * kSectorSize, end);
+        if (from < to) add(from, to, (it->second.live >> i) & 1);
+      }
+      pos = std::max(pos, std::min(base + kPage, end));
     }
     add(pos, end, false);
   }
   done(std::move(out));
+}
+
+uint8_t MemoryDevice::SectorBits(uint64_t from, uint64_t to) {
+  // Offsets are multiples of the sector size (the BlockDevice contract).
+  uint8_t bits = 0;
+  for (uint64_t i = from / kSectorSize; i < (to + kSectorSize - 1) / kSectorSize; i++) {
+    bits |= static_cast<uint8_t>(1u << i);
+  }
+  return bits;
 }
 
 size_t MemoryDevice::allocated_pages() const {

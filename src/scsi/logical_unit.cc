@@ -7,11 +7,17 @@
 namespace cstor::scsi {
 
 LogicalUnit::LogicalUnit(bdev::BlockDevice* device, LunOptions options, Post post)
-    : device_(device), options_(std::move(options)), info_(device->Info()), post_(std::move(post)) {}
+    : device_(device),
+      options_(std::move(options)),
+      info_(device->Info()),
+      size_(info_.size),
+      post_(std::move(post)) {}
 
 void LogicalUnit::Execute(Command cmd, Completion done) {
   auto t = std::make_shared<Task>(Task{std::move(cmd), std::move(done)});
   const Command& c = t->cmd;
+  NoticeCapacity();
+  nexuses_seen_.insert(c.nexus);
   const CommandSpec* spec = FindCommand(c.opcode(), ServiceActionOf(c));
   if (spec == nullptr) {
     // An opcode we know with a service action we do not: the field is the service action.
@@ -53,6 +59,22 @@ bool LogicalUnit::ReservationConflict(const Command& c, const CommandSpec& spec)
     return c.opcode() != 0x17 && c.opcode() != 0x57;
   }
   return pr_.Conflicts(c.nexus, spec.access);
+}
+
+void LogicalUnit::NoticeCapacity() {
+  const uint64_t size = device_->CurrentSize();
+  if (size == size_) return;
+  CSTOR_LOG_INFO("scsi: capacity changed from {} to {} bytes", size_, size);
+  size_ = size;
+  for (const auto& n : nexuses_seen_) AddUnitAttention(n, Sense::CapacityChanged());
+}
+
+void LogicalUnit::AddUnitAttention(const std::string& nexus, const Sense& s) {
+  auto& pending = unit_attentions_[nexus];
+  const bool queued = std::any_of(pending.begin(), pending.end(), [&](const Sense& p) {
+    return p.key == s.key && p.asc == s.asc && p.ascq == s.ascq;
+  });
+  if (!queued) pending.push_back(s);
 }
 
 void LogicalUnit::Reset(const std::vector<std::string>& nexuses) {

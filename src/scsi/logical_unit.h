@@ -75,7 +75,8 @@ class LogicalUnit {
   // A nexus logged out: its SPC-2 reservation goes.
   void NexusGone(const std::string& nexus);
 
-  uint64_t blocks() const { return info_.size / bdev::kSectorSize; }
+  // The capacity as of the last command (the device may grow: see NoticeCapacity).
+  uint64_t blocks() const { return size_ / bdev::kSectorSize; }
   uint32_t max_transfer_bytes() const { return options_.max_transfer_blocks * bdev::kSectorSize; }
 
   // ---- command handlers (listed in command_table.cc) ----
@@ -123,6 +124,11 @@ class LogicalUnit {
   bool ReservationConflict(const Command& cmd, const CommandSpec& spec) const;
   std::string ModePages(uint8_t page, uint8_t subpage, uint8_t control, bool* found) const;
   std::string VpdPage(uint8_t page, bool* found) const;
+  // Online resize: before each command, takes the device's current size; on a change,
+  // every nexus that has used the unit gets CAPACITY DATA HAS CHANGED (once, however many
+  // changes it missed). A nexus that has not has no older size to forget.
+  void NoticeCapacity();
+  void AddUnitAttention(const std::string& nexus, const Sense& s);
   void Finish(const TaskPtr& t, Response r);
   void FinishWithDeviceError(const TaskPtr& t, const Status& s, bool write);
 
@@ -134,12 +140,14 @@ class LogicalUnit {
 
   bdev::BlockDevice* device_;
   const LunOptions options_;
-  const bdev::DeviceInfo info_;
+  const bdev::DeviceInfo info_;  // its size is the size at construction; see size_
+  uint64_t size_;                 // bytes, as of the last command
   Post post_;
   bool write_cache_ = true;  // WCE; when off, every write is FUA
   RangeLock locks_;
   std::map<std::string, std::vector<Sense>> unit_attentions_;  // per nexus, oldest first
-  std::set<std::string> nexuses_seen_;  // those that ran a command (for MODE SELECT's UA)
+  std::set<std::string> nexuses_seen_;  // those that sent a command (for MODE SELECT's and
+                                        // a resize's unit attentions)
   std::optional<std::string> spc2_holder_;  // RESERVE(6)/(10)
   Reservations pr_;
 };

@@ -96,6 +96,44 @@ TEST_F(LunTest, UnmapAndWriteSameDeallocate) {
   EXPECT_EQ(r.data[8 + 12], 1);  // deallocated
 }
 
+// libiscsi's GetLBAStatus.UnmapSingle: an UNMAP of single logical blocks inside a 4 KiB
+// page is reported per logical block, which needs LBPPBE 0 (its descriptors start where
+// asked), while VPD B0 still asks for 4 KiB-aligned IO.
+TEST_F(LunTest, SingleBlockUnmapIsReportedPerLogicalBlock) {
+  Response cap = Run({0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0});
+  ASSERT_EQ(cap.status, ScsiStatus::kGood);
+  EXPECT_EQ(cap.data[13] & 0x0f, 0);  // logical blocks per physical block exponent
+  Response b0 = Run({0x12, 1, 0xb0, 0, 255, 0});
+  EXPECT_EQ(GetBE(b0.data, 6, 2), 8u);   // optimal transfer length granularity: 4 KiB
+  EXPECT_EQ(GetBE(b0.data, 28, 4), 8u);  // optimal unmap granularity: 4 KiB
+  Run({0x2a, 0, 0, 0, 0, 0, 0, 0, 16, 0}, std::string(8192, 'a'));
+  std::string unmap(24, '\0');
+  unmap[1] = 22;
+  unmap[3] = 16;
+  unmap[8 + 7] = 3;   // lba 3
+  unmap[8 + 11] = 1;  // 1 block
+  ASSERT_EQ(Run({0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0}, unmap).status, ScsiStatus::kGood);
+  EXPECT_EQ(Run({0x28, 0, 0, 0, 0, 3, 0, 0, 1, 0}).data, std::string(512, '\0'));
+  Response r = Run({0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 64, 0, 0});
+  ASSERT_EQ(r.status, ScsiStatus::kGood);
+  EXPECT_EQ(GetBE(r.data, 8, 8), 3u);
+  EXPECT_EQ(GetBE(r.data, 16, 4), 1u);
+  EXPECT_EQ(r.data[8 + 12], 1);  // deallocated: the block holds no data
+  r = Run({0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 64, 0, 0});
+  EXPECT_EQ(GetBE(r.data, 8, 8), 4u);
+  EXPECT_EQ(GetBE(r.data, 16, 4), 12u);
+  EXPECT_EQ(r.data[8 + 12], 0);  // mapped
+  // The page goes once all of its blocks are unmapped.
+  EXPECT_EQ(device_.allocated_pages(), 2u);
+  unmap[8 + 7] = 0;
+  unmap[8 + 11] = 3;
+  Run({0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0}, unmap);
+  unmap[8 + 7] = 4;
+  unmap[8 + 11] = 4;
+  Run({0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0}, unmap);
+  EXPECT_EQ(device_.allocated_pages(), 1u);
+}
+
 TEST_F(LunTest, CompareAndWrite) {
   Run({0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, std::string(512, 'a'));
   std::string good = std::string(512, 'a') + std::string(512, 'b');
@@ -135,6 +173,30 @@ TEST_F(LunTest, ResetRaisesUnitAttentionOnce) {
   lun_.Reset({"iqn.test,i,0x1"});
   ExpectSense(Run({0x00, 0, 0, 0, 0, 0}), SenseKey::kUnitAttention, 0x29);
   EXPECT_EQ(Run({0x00, 0, 0, 0, 0, 0}).status, ScsiStatus::kGood);
+}
+
+// Online resize: once the device has grown, READ CAPACITY reports the new size and every
+// nexus that has used the unit gets CAPACITY DATA HAS CHANGED (2Ah/09h), once.
+TEST_F(LunTest, GrownDeviceIsReportedWithOneUnitAttentionPerNexus) {
+  const std::initializer_list<uint8_t> kCapacity16 = {0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0};
+  const std::initializer_list<uint8_t> kTur = {0x00, 0, 0, 0, 0, 0};
+  EXPECT_EQ(GetBE(Run(kCapacity16, {}, "a").data, 0, 8), 2047u);
+  EXPECT_EQ(Run(kTur, {}, "b").status, ScsiStatus::kGood);
+  ASSERT_TRUE(device_.Grow(2 << 20).ok());
+  ASSERT_TRUE(device_.Grow(3 << 20).ok());  // two grows before anyone looks: one attention
+  ExpectSense(Run(kTur, {}, "a"), SenseKey::kUnitAttention, 0x2a, 0x09);
+  EXPECT_EQ(Run(kTur, {}, "a").status, ScsiStatus::kGood);
+  EXPECT_EQ(GetBE(Run(kCapacity16, {}, "a").data, 0, 8), 6143u);
+  ExpectSense(Run({0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {}, "b"), SenseKey::kUnitAttention, 0x2a, 0x09);
+  Response cap10 = Run({0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {}, "b");
+  EXPECT_EQ(GetBE(cap10.data, 0, 4), 6143u);
+  // A nexus that had not used the unit has no older size to forget.
+  EXPECT_EQ(Run(kTur, {}, "c").status, ScsiStatus::kGood);
+  // The new blocks take IO; past them is still out of range.
+  EXPECT_EQ(Run({0x2a, 0, 0, 0, 0x17, 0xff, 0, 0, 1, 0}, std::string(512, 'g'), "a").status,
+            ScsiStatus::kGood);
+  ExpectSense(Run({0x28, 0, 0, 0, 0x18, 0x00, 0, 0, 1, 0}, {}, "a"), SenseKey::kIllegalRequest, 0x21);
+  EXPECT_FALSE(device_.Grow(1 << 20).ok());  // never shrinks
 }
 
 TEST_F(LunTest, ReportSupportedOpcodesListsTheTable) {

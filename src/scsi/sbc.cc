@@ -63,9 +63,10 @@ void LogicalUnit::ReadCapacity16(const TaskPtr& t) {
   std::string d(32, '\0');
   PutBE(&d, 0, blocks() - 1, 8);
   PutBE(&d, 8, bdev::kSectorSize, 4);
-  uint32_t per_physical = info_.physical_block_size / bdev::kSectorSize, exponent = 0;
-  while ((1u << exponent) < per_physical) exponent++;
-  d[13] = static_cast<char>(exponent);
+  // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT stays 0: every logical block is mapped or
+  // deallocated on its own (GET LBA STATUS answers per logical block, see docs/iscsi.md),
+  // and the device's preferred alignment is in VPD B0's optimal granularities instead.
+  d[13] = 0;
   if (info_.thin) d[14] = static_cast<char>(0x80 | 0x40);  // LBPME, LBPRZ
   uint64_t allocation = GetBE(t->cmd.cdb.data() + 10, 4);
   if (d.size() > allocation) d.resize(allocation);

@@ -19,7 +19,22 @@ bdev::DeviceInfo InfoOf(const replication::VolumeStatus& s) {
 }  // namespace
 
 ReplicatedDevice::ReplicatedDevice(VolumeTarget* volume)
-    : volume_(volume), info_(InfoOf(volume->GetStatus())) {}
+    : volume_(volume), info_(InfoOf(volume->GetStatus())), size_(info_.size) {}
+
+bdev::DeviceInfo ReplicatedDevice::Info() const {
+  bdev::DeviceInfo info = info_;
+  info.size = CurrentSize();
+  return info;
+}
+
+uint64_t ReplicatedDevice::CurrentSize() const {
+  if (volume_->loop().InLoop()) {
+    // A volume never shrinks; 0 means it is stopping, when the last size stands.
+    const uint64_t now = volume_->SizeOnLoop();
+    if (now > size_.load(std::memory_order_relaxed)) size_.store(now, std::memory_order_release);
+  }
+  return size_.load(std::memory_order_acquire);
+}
 
 void ReplicatedDevice::Read(uint64_t offset, uint32_t length, ReadDone done) {
   volume_->Read(offset, length, std::move(done));

@@ -8,6 +8,8 @@
 // as NOT READY, BECOMING READY: initiators retry it until the replicas are back.
 #pragma once
 
+#include <atomic>
+
 #include "bdev/block_device.h"
 #include "target/volume_target.h"
 
@@ -18,7 +20,12 @@ class ReplicatedDevice final : public bdev::BlockDevice {
   // The volume must outlive the device and know its size (status().size > 0).
   explicit ReplicatedDevice(VolumeTarget* volume);
 
-  bdev::DeviceInfo Info() const override { return info_; }
+  bdev::DeviceInfo Info() const override;
+  // The volume's size: read from the volume when called on its loop (where the logical
+  // unit runs when it shares the loop, as `cstor target` does), else the size last read
+  // there. The volume grows by VolumeTarget::Resize, or when a replica grown while away
+  // rejoins; the logical unit then reports the new capacity.
+  uint64_t CurrentSize() const override;
   void Read(uint64_t offset, uint32_t length, ReadDone done) override;
   void Write(uint64_t offset, std::string data, bool fua, Done done) override;
   void Unmap(uint64_t offset, uint64_t length, Done done) override;
@@ -26,7 +33,8 @@ class ReplicatedDevice final : public bdev::BlockDevice {
 
  private:
   VolumeTarget* const volume_;
-  const bdev::DeviceInfo info_;
+  const bdev::DeviceInfo info_;  // all but the size
+  mutable std::atomic<uint64_t> size_;
 };
 
 }  // namespace cstor::target

@@ -185,6 +185,10 @@ void VolumeTarget::Resize(uint64_t new_size, Done done) {
   });
 }
 
+uint64_t VolumeTarget::SizeOnLoop() const {
+  return rt_->stopped || !rt_->volume ? 0 : rt_->volume->size();
+}
+
 replication::VolumeStatus VolumeTarget::GetStatus() {
   replication::VolumeStatus out;
   if (rt_->stopped) return out;

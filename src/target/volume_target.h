@@ -57,6 +57,9 @@ class VolumeTarget {
   void Resize(uint64_t new_size, Done done);
 
   replication::VolumeStatus GetStatus();
+  // The volume's size in bytes now: it grows by Resize, or when a replica grown while away
+  // rejoins. 0 before a replica has told it, or once stopped. On the loop only (cheap).
+  uint64_t SizeOnLoop() const;
 
   // Blocking helpers for tools: each waits for its answer.
   Status WriteSync(uint64_t offset, std::string data);
