@@ -1,14 +1,17 @@
-// cstor volume create | list | delete | grow | clone | snapshot ... | dump | write | read
+// cstor volume create | list | delete | grow | clone | snapshot ... | dump | digest | write |
+// read
 #include <fmt/format.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "base/aligned_buffer.h"
 #include "base/units.h"
 #include "cli/cli.h"
+#include "engine/digest.h"
 
 namespace cstor::cli {
 namespace {
@@ -29,6 +32,7 @@ struct Args {
   uint64_t io_seq = 0;
   uint64_t limit = 0;
   bool json = false;
+  bool per_block = false;
 };
 
 // Prints "label: done of total (rate)" to stderr at most once a second.
@@ -169,6 +173,46 @@ Status RunDump(const Args& a) {
   return pool->Close();
 }
 
+// Prints one volume's fingerprints (engine/digest.h), to compare replicas offline.
+Status RunDigest(const Args& a) {
+  CSTOR_ASSIGN_OR_RETURN(auto pool, OpenPool(a.pool));
+  CSTOR_ASSIGN_OR_RETURN(auto v, pool->OpenVolume(a.name));
+  nlohmann::json blocks = nlohmann::json::array();
+  std::function<void(const engine::BlockDigest&)> per_block = [&](const engine::BlockDigest& d) {
+    if (a.json) {
+      blocks.push_back({{"block", d.lba}, {"io_seq", d.io_seq}, {"crc32c", fmt::format("{:08x}", d.crc)},
+                        {"zero", d.zero}});
+    } else {
+      std::printf("block %lu io_seq %lu crc32c %08x%s\n", d.lba, d.io_seq, d.crc,
+                  d.zero ? " zero" : "");
+    }
+  };
+  auto d = engine::DigestVolume(*v, a.per_block ? per_block : nullptr);
+  uint64_t checkpoint = v->CheckpointedIoSeq();
+  v.reset();
+  Status closed = pool->Close();
+  CSTOR_RETURN_IF_ERROR(d.status());
+  if (a.json) {
+    nlohmann::json out = {{"volume", a.name},
+                          {"digest", d->digest},
+                          {"data_digest", d->data_digest},
+                          {"blocks", d->blocks},
+                          {"data_blocks", d->data_blocks},
+                          {"zero_blocks", d->zero_blocks},
+                          {"unmapped_blocks", d->unmapped_blocks},
+                          {"max_io_seq", d->max_io_seq},
+                          {"checkpoint_io_seq", checkpoint}};
+    if (a.per_block) out["per_block"] = std::move(blocks);
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("digest %s\ndata_digest %s\nblocks %lu data %lu zero %lu unmapped %lu "
+                "max_io_seq %lu checkpoint %lu\n",
+                d->digest.c_str(), d->data_digest.c_str(), d->blocks, d->data_blocks,
+                d->zero_blocks, d->unmapped_blocks, d->max_io_seq, checkpoint);
+  }
+  return closed;
+}
+
 Status RunWrite(const Args& a) {
   CSTOR_ASSIGN_OR_RETURN(uint64_t offset, ParseSizeOption("--offset", a.offset));
   std::FILE* in = a.file == "-" ? stdin : std::fopen(a.file.c_str(), "rb");
@@ -277,6 +321,16 @@ void AddVolumeCommands(Cli& cli) {
   dump->add_option("--since", a->since, "only blocks written after this io sequence");
   dump->add_option("--limit", a->limit, "print at most this many blocks");
   OnRun(cli, dump, [a] { return RunDump(*a); });
+
+  CLI::App* digest = WithPool(
+      vol->add_subcommand("digest", "fingerprint a volume's blocks and io sequences, to compare "
+                                    "replicas (the pool must not be in use)"),
+      *a);
+  digest->add_option("name", a->name, "volume name")->required();
+  digest->add_flag("--json", a->json, "print JSON");
+  digest->add_flag("--per-block", a->per_block,
+                   "also list every block holding data: io sequence and crc32c");
+  OnRun(cli, digest, [a] { return RunDigest(*a); });
 
   CLI::App* write = WithPool(vol->add_subcommand("write", "copy a file into a volume"), *a);
   write->add_option("name", a->name, "volume name")->required();
