@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "base/buggify.h"
 #include "base/log.h"
 #include "wire/auth.h"
 
@@ -128,6 +129,18 @@ void RebuildJob::NextPhase() {
   RepairOwnTail();
 }
 
+bool RebuildJob::SkipDeletedSnapshot(const Status& st) {
+  if (current_.snapshot.empty() || !st.Is(Code::kNotFound)) return false;
+  // Deleted on the volume while this replica was catching up with it: it need not be
+  // recreated, and the next phase copies everything changed since the same base, so the
+  // blocks this phase would have brought are not missed.
+  CSTOR_LOG_INFO("volume {}: snapshot {} went away during the rebuild; skipping it", id_.volume,
+                 current_.snapshot);
+  phases_done_++;
+  NextPhase();
+  return true;
+}
+
 void RebuildJob::RepairOwnTail() {
   // Blocks this replica changed since the base may hold writes the source never had (not
   // acknowledged, or lost in a target restart): they take the source's version too.
@@ -151,6 +164,7 @@ void RebuildJob::RepairOwnTail() {
       req.blocks.assign(tail_blocks->begin() + at, tail_blocks->begin() + end);
       Request(wire::Op::kBlockVersions, wire::EncodePayload(req),
               [this, alive, self, end](Status st, const wire::Frame& f) {
+                if (SkipDeletedSnapshot(st)) return;
                 if (!st.ok()) return Fail(st.WithContext("read versions from the source"));
                 auto r = wire::Decode<wire::BlockVersionsResponse>(f.payload);
                 if (!r.ok()) return Fail(r.status());
@@ -164,6 +178,7 @@ void RebuildJob::RepairOwnTail() {
 void RebuildJob::OpenStream() {
   wire::StreamOpen open{base_, current_.snapshot, 0};
   Request(wire::Op::kStreamOpen, wire::EncodePayload(open), [this](Status st, const wire::Frame& f) {
+    if (SkipDeletedSnapshot(st)) return;
     if (!st.ok()) return Fail(st.WithContext("open a stream on the source"));
     auto opened = wire::Decode<wire::StreamOpened>(f.payload);
     if (!opened.ok()) return Fail(opened.status());
@@ -175,12 +190,18 @@ void RebuildJob::OpenStream() {
 }
 
 void RebuildJob::RequestBatch() {
-  if (plan_.max_bytes_per_second != 0 && transport_->NowMicros() < throttle_until_micros_) {
+  if (CSTOR_BUGGIFY("rebuild.stall_step")) {
+    throttle_until_micros_ = transport_->NowMicros() + buggify::Range(10'000, 1'500'000);
+  }
+  if (transport_->NowMicros() < throttle_until_micros_) {
     waiting_throttle_ = true;  // OnTick resumes
     return;
   }
-  Request(wire::Op::kStreamNext, wire::EncodePayload(wire::StreamNext{stream_id_, batch_blocks_}),
+  uint32_t max_blocks = batch_blocks_;
+  if (CSTOR_BUGGIFY("rebuild.tiny_batch")) max_blocks = static_cast<uint32_t>(buggify::Range(1, 3));
+  Request(wire::Op::kStreamNext, wire::EncodePayload(wire::StreamNext{stream_id_, max_blocks}),
           [this](Status st, const wire::Frame& f) {
+            if (SkipDeletedSnapshot(st)) return;
             if (!st.ok()) return Fail(st.WithContext("read the source's stream"));
             auto batch = wire::Decode<wire::StreamBatch>(f.payload);
             if (!batch.ok()) return Fail(batch.status());
@@ -222,8 +243,18 @@ void RebuildJob::ApplyBatch(std::vector<wire::BlockVersion> blocks, std::functio
   uint64_t bytes = 0;
   for (auto& v : blocks) {
     if (v.flags & wire::BlockVersion::kCorrupt) {
-      corrupt_.insert(v.block);  // the target mends the source and tries again
-      one_done(Status::Ok());
+      // Its own copy will do if it is the very same version; otherwise the target mends
+      // the source and tries again.
+      store_->ReadVersions(current_.snapshot, {v.block},
+                           [this, alive, v, one_done](Result<std::vector<wire::BlockVersion>> own) {
+                             if (!*alive) return;
+                             bool same = own.ok() && own->size() == 1 &&
+                                         (*own)[0].io_seq == v.io_seq &&
+                                         !((*own)[0].flags & (wire::BlockVersion::kCorrupt |
+                                                              wire::BlockVersion::kAbsent));
+                             if (!same) corrupt_.insert(v.block);
+                             one_done(Status::Ok());
+                           });
       continue;
     }
     bytes += v.data.size();
@@ -273,7 +304,13 @@ void RebuildJob::Fail(Status why) {
 }
 
 void RebuildJob::Succeed() {
-  if (!corrupt_.empty()) {
+  if (!corrupt_.empty() && plan_.mode == wire::RebuildStart::Mode::kMerge) {
+    // Reconciling, no replica is healthy, so nothing can mend the source: its unreadable
+    // copies are left out (every other replica present is merged too, and a later read of
+    // those blocks on the source is repaired from a healthy copy).
+    CSTOR_LOG_WARN("volume {}: merge left out {} unreadable block(s) of {}, first {}",
+                   id_.volume, corrupt_.size(), plan_.source_replica, *corrupt_.begin());
+  } else if (!corrupt_.empty()) {
     return Fail(Status::Corruption(fmt::format("{} source block(s) failed their checksum, first {}",
                                                corrupt_.size(), *corrupt_.begin())));
   }

@@ -63,6 +63,8 @@ class RebuildJob {
   void Succeed();
   void NextPhase();
   void RepairOwnTail();
+  // True (and on to the next phase) if st says the snapshot being copied is gone.
+  bool SkipDeletedSnapshot(const Status& st);
   void OpenStream();
   void RequestBatch();
   void ApplyBatch(std::vector<wire::BlockVersion> blocks, std::function<void()> then);

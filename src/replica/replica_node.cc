@@ -449,16 +449,24 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
       auto r = wire::Decode<wire::RepairRequest>(f.payload);
       if (!r.ok()) return bad(r.status());
       uint32_t bs = store->GetInfo().block_size;
+      // The answer says whether every block was mended: a replica that could not mend one
+      // still holds a bad copy, and the target must not go on counting it as healthy.
+      auto failed = std::make_shared<Status>();
       for (auto& v : r->blocks) {
         uint64_t keep_at = v.io_seq + 1;  // replaces the same version (its bad copy) or older
         uint64_t begin = v.block * bs;
         StartOrdered(a, begin, begin + bs,
-                     [store, v = std::move(v), keep_at](std::function<void()> finished) mutable {
-                       store->ApplyVersion(std::move(v), keep_at,
-                                           [finished](Status) { finished(); });
+                     [store, failed, v = std::move(v), keep_at](std::function<void()> finished) mutable {
+                       uint64_t block = v.block;
+                       store->ApplyVersion(std::move(v), keep_at, [failed, finished, block](Status s) {
+                         if (!s.ok() && failed->ok()) {
+                           *failed = s.WithContext(fmt::format("repair block {}", block));
+                         }
+                         finished();
+                       });
                      });
       }
-      return AfterEarlierWrites(a, [done] { done(Status::Ok()); });
+      return AfterEarlierWrites(a, [done, failed] { done(*failed); });
     }
     case wire::Op::kRebuildStart:
       return StartRebuild(a, f);

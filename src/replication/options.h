@@ -11,11 +11,15 @@ struct Timing {
   uint64_t heartbeat_micros = 1'000'000;     // ping an idle peer this often
   uint64_t dead_after_micros = 5'000'000;    // a peer silent this long is gone
   uint64_t handshake_micros = 5'000'000;     // to finish Hello/Auth
-  uint64_t slow_write_micros = 3'000'000;    // a healthy replica this late on a write is dropped
+  uint64_t slow_request_micros = 3'000'000;  // a healthy replica this late on a request is dropped
   uint32_t max_replica_inflight = 1024;      // ... or with this many requests outstanding
   uint64_t rebuild_retry_micros = 1'000'000;     // first retry after a failed rebuild,
   uint64_t rebuild_retry_max_micros = 60'000'000;  // doubling up to this
   uint64_t rebuild_bytes_per_second = 0;     // 0: unthrottled
+  // With no healthy replica (after a restart), once a quorum of known replicas is back,
+  // how long to wait for the rest before reconciling without them: an absent replica may
+  // hold acknowledged writes that the others lost (docs/replication.md).
+  uint64_t reconcile_grace_micros = 10'000'000;
   // A restarted target resumes io sequences this far above every one a replica reports,
   // so that no write a replica holds from before the restart can look newer than a new one.
   uint64_t io_seq_margin = uint64_t{1} << 24;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "base/buggify.h"
 #include "base/log.h"
 #include "replication/replicated_volume.h"
 #include "replication/replicated_volume_internal.h"
@@ -95,8 +96,12 @@ void ReplicatedVolume::Plan(uint64_t now) {
     if (nb != rebuild_not_before_.end() && now < nb->second) continue;
     // The least busy healthy replica is the source.
     Session* source = nullptr;
-    for (Session* h : Healthy()) {
+    std::vector<Session*> healthy = Healthy();
+    for (Session* h : healthy) {
       if (!source || h->pending.size() < source->pending.size()) source = h;
+    }
+    if (!healthy.empty() && CSTOR_BUGGIFY("replication.any_rebuild_source")) {
+      source = healthy[buggify::Range(0, healthy.size() - 1)];
     }
     if (source == nullptr) return;
     return StartRebuild(*s, *source, now);
@@ -207,35 +212,60 @@ void ReplicatedVolume::HandleRebuildDone(Session& s, const wire::Frame& f) {
     return Reconcile(now);
   }
   s.snapshot_epoch = plan_epoch;
-  if (live) {
-    // Snapshots taken while it was being rebuilt: it must catch up before it serves; ones
-    // deleted meanwhile: it deletes them now.
-    for (const auto& snap : snapshots_) {
-      if (!s.HasSnapshot(snap.name)) {
-        return Drop(s, Status::Aborted("snapshot " + snap.name + " was taken during its rebuild"));
-      }
-    }
-    for (const auto& mine : s.snapshots) {
-      bool wanted = std::any_of(snapshots_.begin(), snapshots_.end(),
-                                [&](const auto& x) { return x.name == mine.name; });
-      if (!wanted) {
-        SendRequest(s, wire::Op::kSnapshotDelete,
-                    wire::EncodePayload(wire::SnapshotDeleteRequest{mine.name, snapshot_epoch_}),
-                    [](Status, const wire::Frame*) {});
-      }
-    }
-    std::erase_if(s.snapshots, [&](const auto& mine) {
-      return std::none_of(snapshots_.begin(), snapshots_.end(),
-                          [&](const auto& x) { return x.name == mine.name; });
-    });
-    s.snapshot_epoch = snapshot_epoch_;
-    return MakeHealthy(s);
-  }
+  if (live) return DeleteStaleSnapshots(s);
   // Snapshots caught up: its live volume now matches the newest snapshot it recreated, and
   // the live phase copies what came after.
   s.rebuild_base = done->base_io_seq;
   s.mode = ReplicaMode::kDegraded;
   Plan(now);
+}
+
+void ReplicatedVolume::DeleteStaleSnapshots(Session& s) {
+  // Snapshots taken while it was being rebuilt: it must catch up before it serves; ones
+  // deleted meanwhile: it deletes them now.
+  for (const auto& snap : snapshots_) {
+    if (!s.HasSnapshot(snap.name)) {
+      return Drop(s, Status::Aborted("snapshot " + snap.name + " was taken during its rebuild"));
+    }
+  }
+  std::vector<std::string> stale;
+  for (const auto& mine : s.snapshots) {
+    bool wanted = std::any_of(snapshots_.begin(), snapshots_.end(),
+                              [&](const auto& x) { return x.name == mine.name; });
+    if (!wanted) stale.push_back(mine.name);
+  }
+  if (stale.empty()) {
+    s.snapshot_epoch = snapshot_epoch_;
+    return MakeHealthy(s);
+  }
+  // It serves only once they are gone: a replica that kept a deleted snapshot would
+  // disagree with the others about the volume's snapshots from then on.
+  struct Deletes {
+    size_t waiting = 0;
+    Status failed;
+  };
+  auto deletes = std::make_shared<Deletes>();
+  deletes->waiting = stale.size();
+  const ConnId conn = s.conn;
+  const uint64_t session = s.id;
+  for (const auto& name : stale) {
+    SendRequest(s, wire::Op::kSnapshotDelete,
+                wire::EncodePayload(wire::SnapshotDeleteRequest{name, snapshot_epoch_}),
+                [this, deletes, conn, session, name](Status st, const wire::Frame*) {
+                  if (!st.ok() && !st.Is(Code::kNotFound) && deletes->failed.ok()) {
+                    deletes->failed = st.WithContext("delete snapshot " + name);
+                  }
+                  if (--deletes->waiting > 0) return;
+                  Session* sess = FindSession(conn);
+                  if (sess == nullptr || sess->id != session) return;
+                  if (!deletes->failed.ok()) return Drop(*sess, deletes->failed);
+                  std::erase_if(sess->snapshots, [&](const auto& mine) {
+                    return std::none_of(snapshots_.begin(), snapshots_.end(),
+                                        [&](const auto& x) { return x.name == mine.name; });
+                  });
+                  DeleteStaleSnapshots(*sess);  // again: the list may have changed meanwhile
+                });
+  }
 }
 
 void ReplicatedVolume::Reconcile(uint64_t now) {
@@ -254,7 +284,21 @@ void ReplicatedVolume::Reconcile(uint64_t now) {
                                  present.size(), cf());
     merging_into_.reset();
     merged_from_.clear();
+    quorum_present_since_ = 0;
     return;
+  }
+  // Every known replica takes part if it comes back in time: a write acknowledged by a
+  // quorum that has since lost it (a crash before a flush) may live on only in the absent
+  // one. Past the grace period, availability wins; docs/replication.md has the argument.
+  if (!merging_into_ && present.size() < config_.known_replicas.size()) {
+    if (quorum_present_since_ == 0) quorum_present_since_ = now;
+    const uint64_t until = quorum_present_since_ + config_.timing.reconcile_grace_micros;
+    if (now < until) {
+      phase_message_ = fmt::format(
+          "{} of {} replicas connected; waiting up to {} s more for the rest before serving",
+          present.size(), config_.known_replicas.size(), (until - now + 999'999) / 1'000'000);
+      return;
+    }
   }
   bool fresh = std::all_of(present.begin(), present.end(), [](Session* s) {
     return s->max_io_seq == 0 && s->snapshots.empty();
@@ -268,10 +312,14 @@ void ReplicatedVolume::Reconcile(uint64_t now) {
   if (fresh && !started_) {
     next_io_seq_ = 1;
     started_ = true;
+    std::vector<std::string> from;
     for (Session* s : present) {
-      if (config_.known_replicas.size() < config_.replication_factor || s->known) MakeHealthy(*s);
+      if (config_.known_replicas.size() < config_.replication_factor || s->known) {
+        from.push_back(s->replica());
+        MakeHealthy(*s);
+      }
     }
-    return;
+    return Reconciled(std::move(from));
   }
   // The primary: the replica with the newest snapshot list (every acknowledged snapshot
   // change reached a quorum, and so at least one present replica), then the highest
@@ -319,10 +367,23 @@ void ReplicatedVolume::Reconcile(uint64_t now) {
   for (Session* s : present) snapshot_epoch_ = std::max(snapshot_epoch_, s->snapshot_epoch);
   next_io_seq_ = std::max(next_io_seq_, highest + config_.timing.io_seq_margin);
   started_ = true;
+  std::vector<std::string> from(merged_from_.begin(), merged_from_.end());
+  from.push_back(primary->replica());
   merging_into_.reset();
   merged_from_.clear();
   primary->rebuild_base = primary->checkpoint;
   MakeHealthy(*primary);
+  Reconciled(std::move(from));
+}
+
+void ReplicatedVolume::Reconciled(std::vector<std::string> from) {
+  quorum_present_since_ = 0;
+  std::sort(from.begin(), from.end());
+  std::string names;
+  for (const auto& id : from) names += (names.empty() ? "" : ", ") + id;
+  CSTOR_LOG_INFO("volume {}: reconciled from {}", config_.name, names);
+  reconciled_from_ = from;
+  if (reconciled_) reconciled_(from);
 }
 
 }  // namespace cstor::replication

@@ -257,6 +257,7 @@ VolumeStatus ReplicatedVolume::GetStatus() const {
   st.consistency_factor = ConsistencyFactor(config_.replication_factor);
   st.io_seq = next_io_seq_ == 0 ? 0 : next_io_seq_ - 1;
   st.known_replicas = config_.known_replicas;
+  st.reconciled_from = reconciled_from_;
   uint64_t now = transport_->NowMicros();
   for (const auto& [conn, s] : sessions_) {
     if (!s->active()) continue;

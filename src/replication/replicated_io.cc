@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/buggify.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "replication/replicated_volume.h"
@@ -186,6 +187,8 @@ ReplicatedVolume::Session* ReplicatedVolume::PickReader(uint64_t first, uint64_t
   *must_wait = false;
   Session* best = nullptr;
   bool any = false;
+  // Any eligible replica is a correct choice; the least loaded is the fast one.
+  const bool any_will_do = CSTOR_BUGGIFY("replication.any_reader");
   for (auto& [conn, s] : sessions_) {
     if (!s->healthy() || exclude.contains(conn)) continue;
     any = true;
@@ -198,7 +201,10 @@ ReplicatedVolume::Session* ReplicatedVolume::PickReader(uint64_t first, uint64_t
       }
     }
     if (lacks) continue;
-    if (!best || s->reads + s->writes < best->reads + best->writes) best = s.get();
+    if (!best || s->reads + s->writes < best->reads + best->writes ||
+        (any_will_do && buggify::Range(0, 1) == 1)) {
+      best = s.get();
+    }
   }
   *must_wait = any && best == nullptr;
   return best;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "base/buggify.h"
 #include "base/check.h"
 #include "base/log.h"
 #include "replication/replicated_volume_internal.h"
@@ -34,6 +35,12 @@ std::string_view ModeName(ReplicaMode m) {
 ReplicatedVolume::ReplicatedVolume(VolumeConfig config, Transport* transport)
     : config_(std::move(config)), transport_(transport), size_(config_.size) {
   CSTOR_CHECK(config_.replication_factor >= 1);
+  if (CSTOR_BUGGIFY("replication.tight_bounds")) {
+    // Tighter than production: replicas are dropped and rebuilds retried more often.
+    config_.timing.slow_request_micros = buggify::Range(300'000, 1'500'000);
+    config_.timing.max_replica_inflight = static_cast<uint32_t>(buggify::Range(64, 256));
+    config_.timing.rebuild_retry_micros = buggify::Range(20'000, 500'000);
+  }
   next_io_seq_ = 0;  // unknown until the replicas have been heard
   phase_message_ = "waiting for replicas";
 }
@@ -269,11 +276,16 @@ void ReplicatedVolume::CheckTimers(Session& s, uint64_t now) {
   }
   if (!s.active()) return;
   if (s.healthy()) {
-    // A healthy replica that stops keeping up leaves the quorum instead of stalling it.
+    // A healthy replica that stops keeping up leaves the quorum instead of stalling it: a
+    // write, and as much a read, a flush or a snapshot change, since the client (or a
+    // snapshot's quiesce) waits on those. A rebuild is long by nature; pings have their
+    // own bound (dead_after).
     for (const auto& [id, p] : s.pending) {
-      if (p.write && now - p.sent_micros > t.slow_write_micros) {
-        return Drop(s, Status::Unavailable(fmt::format(
-                           "replica is slow: a write has waited {} ms", (now - p.sent_micros) / 1000)));
+      if (p.op == wire::Op::kRebuildStart || p.op == wire::Op::kPing) continue;
+      if (now - p.sent_micros > t.slow_request_micros) {
+        return Drop(s, Status::Unavailable(fmt::format("replica is slow: a {} has waited {} ms",
+                                                       wire::OpName(p.op),
+                                                       (now - p.sent_micros) / 1000)));
       }
     }
   }

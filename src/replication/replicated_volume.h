@@ -64,6 +64,12 @@ class ReplicatedVolume : public Handler {
   void OnKnownReplicasChanged(std::function<void(const std::map<std::string, uint64_t>&)> fn) {
     known_changed_ = std::move(fn);
   }
+  // Called when the volume forms a quorum from no healthy replica (after start-up, or after
+  // losing every healthy one), with the replicas whose data it was reconciled from. A
+  // replica not among them may hold acknowledged writes that were not carried over.
+  void OnReconciled(std::function<void(const std::vector<std::string>&)> fn) {
+    reconciled_ = std::move(fn);
+  }
 
  private:
   struct WriteOp;
@@ -117,16 +123,21 @@ class ReplicatedVolume : public Handler {
   // ---- rebuilds and start-up (rebuild_planner.cc) ----
   void Plan(uint64_t now);
   void Reconcile(uint64_t now);
+  void Reconciled(std::vector<std::string> from);
   void StartRebuild(Session& target, Session& source, uint64_t now);
   void SendRebuildStart(Session& target, Session& source, bool live);
   void HandleRebuildDone(Session& s, const wire::Frame& f);
   void MakeHealthy(Session& s);
+  // After a live rebuild: deletes the snapshots the replica holds that the volume no
+  // longer has, then makes it healthy (or drops it if a delete failed).
+  void DeleteStaleSnapshots(Session& s);
   void UpdatePhase();
   uint64_t RetryDelay(uint32_t attempts) const;
 
   VolumeConfig config_;
   Transport* const transport_;
   std::function<void(const std::map<std::string, uint64_t>&)> known_changed_;
+  std::function<void(const std::vector<std::string>&)> reconciled_;
 
   uint64_t size_ = 0;
   uint32_t block_size_ = 0;
@@ -150,6 +161,8 @@ class ReplicatedVolume : public Handler {
   std::map<std::string, uint64_t> rebuild_not_before_;
   std::optional<std::string> merging_into_;  // replica being reconciled into, at start-up
   std::set<std::string> merged_from_;
+  std::vector<std::string> reconciled_from_;  // by the last reconciliation
+  uint64_t quorum_present_since_ = 0;  // when reconciliation first had a quorum; 0: not yet
 
   mutable VolumeStatus counters_;
 };

@@ -50,6 +50,7 @@ struct VolumeStatus {
   uint64_t io_seq = 0;  // the last one issued
   std::vector<ReplicaStatus> replicas;
   std::map<std::string, uint64_t> known_replicas;
+  std::vector<std::string> reconciled_from;  // the replicas the last reconciliation merged
   // Counters since start.
   uint64_t writes = 0, reads = 0, flushes = 0, failed_ios = 0, repairs = 0;
   uint64_t rebuilds_completed = 0;
