@@ -6,8 +6,9 @@
 //     read returns data older than the latest acknowledged write" (older: it finished before
 //     the acknowledged one was even issued).
 // A write that failed or was in flight when the target crashed may or may not have landed.
-// After a power loss of every replica, only writes acknowledged before the last
-// successful flush was issued must survive.
+// Once more than RF - CF replicas have lost unflushed data (a crash, a failed fsync, or
+// being left out when the target reconciled) since the last successful flush was issued,
+// only writes acknowledged before that flush was issued must survive (PowerLoss).
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,8 @@ class Checker {
   std::string Content(uint64_t id, uint64_t first, uint64_t count) const;
   void EndWrite(uint64_t id, uint64_t now, bool ok);
   void FlushSucceeded(uint64_t issued_at) { last_flush_issue_ = std::max(last_flush_issue_, issued_at); }
-  // Every replica lost power at once: writes acknowledged after the last successful flush
-  // was issued may be gone.
+  // Too many replicas lost unflushed data: writes acknowledged after the last successful
+  // flush was issued may be gone.
   void PowerLoss(uint64_t now);
   void Grow(uint64_t sectors) {
     by_sector_.resize(sectors);
@@ -40,6 +41,8 @@ class Checker {
   std::optional<std::string> CheckRead(uint64_t read_issue, uint64_t read_done, uint64_t first,
                                        const std::string& data) const;
   uint64_t writes() const { return writes_.size(); }
+  // Issue time of the latest successful flush: writes acknowledged before it are durable.
+  uint64_t last_flush_issue() const { return last_flush_issue_; }
 
  private:
   struct WriteRec {

@@ -26,21 +26,27 @@ uint64_t WatchedBlock() {
 
 SimStore::SimStore(SimWorld* world, std::string name, uint64_t size, uint32_t block_size)
     : world_(world), name_(std::move(name)), size_(size), bs_(block_size), durable_size_(size) {
-  // The engine commits on its own every so often, not only when asked.
-  // The store owns the loop; the queued copies hold it weakly, so nothing leaks.
+  // The store owns the commit loop; queued copies hold it weakly, so nothing leaks.
   commit_loop_ = std::make_shared<std::function<void()>>();
   std::weak_ptr<std::function<void()>> weak = commit_loop_;
   *commit_loop_ = [this, weak] {
     auto self = weak.lock();
-    if (!self) return;
-    if (alive_) Commit();
-    world_->After(world_->rng().Range(200'000, 2'000'000), *self);
+    if (!self || commit_hi_ == 0) return;
+    if (alive_ && !fenced_) Commit();
+    world_->After(world_->rng().Range(commit_lo_, commit_hi_), *self);
   };
-  world_->After(world_->rng().Range(200'000, 2'000'000), *commit_loop_);
+}
+
+void SimStore::SetBackgroundCommit(uint64_t lo, uint64_t hi) {
+  bool was_on = commit_hi_ != 0;
+  commit_lo_ = lo;
+  commit_hi_ = hi;
+  if (!was_on && hi != 0) world_->After(world_->rng().Range(lo, hi), *commit_loop_);
 }
 
 void SimStore::Later(std::function<void()> fn) {
-  uint64_t delay = slow_ ? world_->rng().Range(20'000, 400'000) : world_->rng().Range(20, 300);
+  uint64_t delay = slow_hi_ != 0 ? world_->rng().Range(slow_lo_, slow_hi_)
+                                 : world_->rng().Range(20, 300);
   uint64_t inc = incarnation_;
   world_->After(delay, [this, inc, fn = std::move(fn)] {
     if (alive_ && inc == incarnation_) fn();
@@ -54,6 +60,19 @@ Status SimStore::CheckRange(uint64_t offset, uint64_t length) const {
   }
   if (offset + length > size_) return Status::OutOfRange(fmt::format("{}: past the end", name_));
   return Status::Ok();
+}
+
+Status SimStore::Fenced() const {
+  return Status::IoError(fmt::format("{}: the pool is fenced after a failed fsync", name_));
+}
+
+// A write or unmap that fails: as in the engine, the checkpoint may no longer pass it.
+void SimStore::FailIo(uint64_t io_seq, Status s, Done done) {
+  Later([this, io_seq, done, s] {
+    inflight_.erase(inflight_.find(io_seq));
+    failed_cap_ = std::min(failed_cap_, io_seq - 1);
+    done(s);
+  });
 }
 
 uint64_t SimStore::CheckpointCandidate() const {
@@ -92,9 +111,26 @@ void SimStore::Crash() {
   hold_.reset();
   failed_cap_ = UINT64_MAX;
   streams_.clear();
+  fenced_ = fail_flush_ = write_errors_ = false;
+  read_stall_ = 0;
 }
 
 void SimStore::Corrupt(uint64_t block) { corrupt_.insert(block); }
+
+void SimStore::ClearFaults() {
+  slow_lo_ = slow_hi_ = read_stall_ = 0;
+  write_errors_ = fail_flush_ = false;
+}
+
+void SimStore::FillForeign(uint64_t io_seq_base) {
+  for (uint64_t b = 0; b < size_ / bs_; b++) {
+    std::string data(bs_, '\0');
+    for (auto& c : data) c = static_cast<char>(world_->rng().Next() | 1);
+    live_[b] = Block{io_seq_base + b, false, std::move(data)};
+  }
+  durable_ = live_;
+  checkpoint_ = max_applied_ = durable_max_ = io_seq_base + size_ / bs_;
+}
 
 const std::map<uint64_t, SimStore::Block>* SimStore::snapshot(const std::string& name) const {
   for (const auto& s : snapshots_) {
@@ -149,13 +185,9 @@ replica::ReplicaStore::Info SimStore::GetInfo() {
 }
 
 void SimStore::Write(uint64_t offset, std::string data, uint64_t io_seq, Done done) {
-  if (Status s = CheckRange(offset, data.size()); !s.ok()) {
-    return Later([this, io_seq, done, s] {
-      inflight_.erase(inflight_.find(io_seq));
-      failed_cap_ = std::min(failed_cap_, io_seq - 1);
-      done(s);
-    });
-  }
+  if (Status s = CheckRange(offset, data.size()); !s.ok()) return FailIo(io_seq, s, done);
+  if (fenced_) return FailIo(io_seq, Fenced(), done);
+  if (write_errors_) return FailIo(io_seq, Status::IoError(name_ + ": write failed (EIO)"), done);
   Later([this, offset, data = std::move(data), io_seq, done] {
     for (uint64_t i = 0; i < data.size() / bs_; i++) {
       uint64_t b = offset / bs_ + i;
@@ -175,13 +207,9 @@ void SimStore::Write(uint64_t offset, std::string data, uint64_t io_seq, Done do
 }
 
 void SimStore::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, Done done) {
-  if (Status s = CheckRange(offset, length); !s.ok()) {
-    return Later([this, io_seq, done, s] {
-      inflight_.erase(inflight_.find(io_seq));
-      failed_cap_ = std::min(failed_cap_, io_seq - 1);
-      done(s);
-    });
-  }
+  if (Status s = CheckRange(offset, length); !s.ok()) return FailIo(io_seq, s, done);
+  if (fenced_) return FailIo(io_seq, Fenced(), done);
+  if (write_errors_) return FailIo(io_seq, Status::IoError(name_ + ": unmap failed (EIO)"), done);
   Later([this, offset, length, io_seq, done] {
     for (uint64_t b = offset / bs_; b < (offset + length) / bs_; b++) {
       auto it = live_.find(b);
@@ -199,6 +227,18 @@ void SimStore::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, Done don
 
 void SimStore::Read(uint64_t offset, uint32_t length, DoneWith<std::string> done) {
   if (Status s = CheckRange(offset, length); !s.ok()) return Later([done, s] { done(s); });
+  if (fenced_) return Later([this, done] { done(Fenced()); });
+  if (read_stall_ != 0) {
+    // The read is answered, but only after the stall, with what the disk holds then.
+    uint64_t inc = incarnation_;
+    world_->After(read_stall_, [this, inc, offset, length, done] {
+      if (!alive_ || inc != incarnation_) return;
+      std::string out;
+      for (uint64_t b = offset / bs_; b < (offset + length) / bs_; b++) out += ReadDirect(b);
+      done(std::move(out));
+    });
+    return;
+  }
   Later([this, offset, length, done] {
     std::string out;
     for (uint64_t b = offset / bs_; b < (offset + length) / bs_; b++) {
@@ -214,6 +254,14 @@ void SimStore::Read(uint64_t offset, uint32_t length, DoneWith<std::string> done
 
 void SimStore::Flush(DoneWith<uint64_t> done) {
   Later([this, done] {
+    if (fenced_) return done(Fenced());
+    if (fail_flush_) {
+      // Like the engine after a failed fsync: nothing more is trusted or written.
+      fenced_ = true;
+      CSTOR_LOG_INFO("{}: fsync failed; the store is fenced", name_);
+      if (on_fence_) on_fence_();
+      return done(Status::IoError(name_ + ": fsync failed (EIO)"));
+    }
     Commit();
     done(checkpoint_);
   });
@@ -221,6 +269,7 @@ void SimStore::Flush(DoneWith<uint64_t> done) {
 
 void SimStore::CreateSnapshot(std::string name, uint64_t io_seq, Done done) {
   Later([this, name, io_seq, done] {
+    if (fenced_) return done(Fenced());
     if (snapshot(name)) return done(Status::AlreadyExists("snapshot " + name + " exists"));
     Commit();
     snapshots_.push_back(Snapshot{name, io_seq, size_, live_});
@@ -231,6 +280,7 @@ void SimStore::CreateSnapshot(std::string name, uint64_t io_seq, Done done) {
 
 void SimStore::DeleteSnapshot(std::string name, Done done) {
   Later([this, name, done] {
+    if (fenced_) return done(Fenced());
     size_t before = snapshots_.size();
     std::erase_if(snapshots_, [&](const Snapshot& s) { return s.name == name; });
     CSTOR_LOG_DEBUG("{}: snapshot {} deleted", name_, name);
@@ -240,6 +290,7 @@ void SimStore::DeleteSnapshot(std::string name, Done done) {
 
 void SimStore::ListSnapshots(DoneWith<std::vector<wire::SnapshotEntry>> done) {
   Later([this, done] {
+    if (fenced_) return done(Fenced());
     std::vector<wire::SnapshotEntry> out;
     for (const auto& s : snapshots_) out.push_back({s.name, s.io_seq, s.size, 0, 0});
     done(std::move(out));
@@ -248,6 +299,7 @@ void SimStore::ListSnapshots(DoneWith<std::vector<wire::SnapshotEntry>> done) {
 
 void SimStore::SetSnapshotEpoch(uint64_t epoch, Done done) {
   Later([this, epoch, done] {
+    if (fenced_) return done(Fenced());
     CSTOR_LOG_DEBUG("{}: snapshot epoch {}", name_, epoch);
     snapshot_epoch_ = epoch;
     done(Status::Ok());
@@ -256,6 +308,7 @@ void SimStore::SetSnapshotEpoch(uint64_t epoch, Done done) {
 
 void SimStore::Resize(uint64_t size, Done done) {
   Later([this, size, done] {
+    if (fenced_) return done(Fenced());
     if (size < size_) return done(Status::InvalidArgument("cannot shrink"));
     size_ = durable_size_ = size;
     done(Status::Ok());
@@ -265,6 +318,7 @@ void SimStore::Resize(uint64_t size, Done done) {
 void SimStore::OpenStream(uint64_t since, std::string snapshot, uint64_t start_block,
                           DoneWith<wire::StreamOpened> done) {
   Later([this, since, snapshot, start_block, done] {
+    if (fenced_) return done(Fenced());
     const auto* view = View(snapshot);
     if (view == nullptr) return done(Status::NotFound("no snapshot " + snapshot));
     Stream s;
@@ -281,6 +335,7 @@ void SimStore::OpenStream(uint64_t since, std::string snapshot, uint64_t start_b
 
 void SimStore::NextBatch(uint64_t stream_id, uint32_t max_blocks, DoneWith<wire::StreamBatch> done) {
   Later([this, stream_id, max_blocks, done] {
+    if (fenced_) return done(Fenced());
     auto it = streams_.find(stream_id);
     if (it == streams_.end()) return done(Status::NotFound("no such stream"));
     Stream& s = it->second;
@@ -302,6 +357,7 @@ void SimStore::CloseStream(uint64_t stream_id) { streams_.erase(stream_id); }
 void SimStore::ReadVersions(std::string snapshot, std::vector<uint64_t> blocks,
                             DoneWith<std::vector<wire::BlockVersion>> done) {
   Later([this, snapshot, blocks, done] {
+    if (fenced_) return done(Fenced());
     const auto* view = View(snapshot);
     if (view == nullptr) return done(Status::NotFound("no snapshot " + snapshot));
     std::vector<wire::BlockVersion> out;
@@ -312,6 +368,8 @@ void SimStore::ReadVersions(std::string snapshot, std::vector<uint64_t> blocks,
 
 void SimStore::ApplyVersion(wire::BlockVersion v, uint64_t keep_at, Done done) {
   Later([this, v = std::move(v), keep_at, done] {
+    if (fenced_) return done(Fenced());
+    if (write_errors_) return done(Status::IoError(name_ + ": rebuild write failed (EIO)"));
     auto it = live_.find(v.block);
     WATCH(v.block, "block {} rebuild apply io_seq {} keep_at {} (has {})", name_, v.block,
           v.io_seq, keep_at, it == live_.end() ? 0 : it->second.io_seq);
@@ -331,6 +389,7 @@ void SimStore::ApplyVersion(wire::BlockVersion v, uint64_t keep_at, Done done) {
 
 void SimStore::ChangedBetween(uint64_t above, uint64_t below, DoneWith<std::vector<uint64_t>> done) {
   Later([this, above, below, done] {
+    if (fenced_) return done(Fenced());
     std::vector<uint64_t> out;
     for (const auto& [b, blk] : live_) {
       if (blk.io_seq > above && blk.io_seq < below) out.push_back(b);

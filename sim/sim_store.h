@@ -2,7 +2,12 @@
 // engine's contract — newer-wins writes, per-block io sequence numbers, a checkpoint that
 // never covers a write still in flight, held checkpoints, snapshots, change streams — and
 // completes every operation after a simulated disk latency. A crash keeps what was flushed
-// and, of what was not, a random subset (the engine commits on its own now and then).
+// and, of what was not, a random subset of blocks.
+//
+// Unflushed writes stay volatile as long as the contract allows: a seed may have no
+// background commit at all, so only a Flush (or a snapshot) makes anything durable. Disk
+// faults: a slow disk, IO errors on writes, and a failed fsync, which fences the store as
+// the engine fences its pool (every later operation fails) until the process restarts.
 //
 // It stands in for the engine because the engine's background threads would make runs
 // non-deterministic; the engine's own contract is proved separately (tests/engine_*).
@@ -23,8 +28,23 @@ class SimStore final : public replica::ReplicaStore {
   // ---- faults ----
   void Crash();                                     // lose volatile state, keep durable
   void Corrupt(uint64_t block);                     // its data fails the checksum
-  void SetSlow(bool slow) { slow_ = slow; }
+  bool corrupt(uint64_t block) const { return corrupt_.contains(block); }
+  // Latency of every operation while slow, in [lo, hi] microseconds; {0, 0}: normal.
+  void SetSlow(uint64_t lo, uint64_t hi) { slow_lo_ = lo, slow_hi_ = hi; }
   void SetAlive(bool alive) { alive_ = alive; }     // a dead store never completes
+  // Commits on its own every [lo, hi] microseconds; {0, 0}: never (only flushes commit).
+  void SetBackgroundCommit(uint64_t lo, uint64_t hi);
+  void SetWriteErrors(bool on) { write_errors_ = on; }  // writes and unmaps fail with EIO
+  // Reads take this much longer (a disk that hangs on reads, not on writes); 0: normal.
+  void SetReadStall(uint64_t micros) { read_stall_ = micros; }
+  void FailNextFlush() { fail_flush_ = true; }         // its fsync fails: the store fences
+  bool fenced() const { return fenced_; }
+  void ClearFaults();  // well again: not slow, no errors, no stalls, no failing fsync
+  // Called when the store fences (its process is then restarted, as a pool manager would).
+  void OnFence(std::function<void()> fn) { on_fence_ = std::move(fn); }
+  // Fills every block with bytes of another history (an earlier life of the volume, or
+  // another volume), durable, at io sequences from io_seq_base up, checkpointed.
+  void FillForeign(uint64_t io_seq_base);
   // The live block map, for convergence checks: block -> (io_seq, data or "" when absent).
   struct Block {
     uint64_t io_seq = 0;
@@ -38,6 +58,7 @@ class SimStore final : public replica::ReplicaStore {
 
   // ---- ReplicaStore ----
   Info GetInfo() override;
+  Status Health() override { return fenced_ ? Fenced() : Status::Ok(); }
   void AnnounceIo(uint64_t io_seq) override { inflight_.insert(io_seq); }
   void Write(uint64_t offset, std::string data, uint64_t io_seq, Done done) override;
   void Read(uint64_t offset, uint32_t length, DoneWith<std::string> done) override;
@@ -75,6 +96,8 @@ class SimStore final : public replica::ReplicaStore {
   // Completes fn after a disk latency, unless the store crashed meanwhile.
   void Later(std::function<void()> fn);
   Status CheckRange(uint64_t offset, uint64_t length) const;
+  Status Fenced() const;  // the error every operation gets once fenced
+  void FailIo(uint64_t io_seq, Status s, Done done);
   void Commit();  // what a Flush or a background commit makes durable
   uint64_t CheckpointCandidate() const;
   wire::BlockVersion VersionOf(const std::map<uint64_t, Block>& blocks, uint64_t block) const;
@@ -84,8 +107,13 @@ class SimStore final : public replica::ReplicaStore {
   std::string name_;
   uint64_t size_;
   uint32_t bs_;
-  bool slow_ = false;
+  uint64_t slow_lo_ = 0, slow_hi_ = 0;
   bool alive_ = true;
+  bool write_errors_ = false;
+  uint64_t read_stall_ = 0;
+  std::function<void()> on_fence_;
+  bool fail_flush_ = false;
+  bool fenced_ = false;
   uint64_t incarnation_ = 0;
 
   std::map<uint64_t, Block> live_, durable_;
@@ -103,6 +131,7 @@ class SimStore final : public replica::ReplicaStore {
   std::map<uint64_t, Stream> streams_;
   uint64_t next_stream_ = 1;
   std::shared_ptr<std::function<void()>> commit_loop_;  // the periodic commit
+  uint64_t commit_lo_ = 0, commit_hi_ = 0;
 };
 
 }  // namespace cstor::sim
