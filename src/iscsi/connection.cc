@@ -115,15 +115,35 @@ void Connection::HandlePdu(Pdu pdu) {
 }
 
 void Connection::HandleLogin(const Pdu& pdu) {
+  if (reinstating_) return Close("a PDU arrived before the login finished");
   if (pdu.opcode() != Opcode::kLogin) return Close("expected a Login Request");
   Pdu resp;
   Login::Outcome o = login_.Handle(pdu, &resp);
+  if (o == Login::Outcome::kFullFeature && !login_.params().discovery) {
+    // A normal session: an older one with our initiator port is reinstated, and this login
+    // completes only once that session's tasks have finished at the device, so an
+    // initiator that logs in again to fence its own old IO really has.
+    nexus_ = fmt::format("{},i,0x{:012x}", login_.params().initiator_name, login_.isid());
+    reinstating_ = true;
+    std::weak_ptr<Connection> weak = shared_from_this();
+    tsih_ = target_->SessionStarted(this, [weak, resp = std::move(resp)]() mutable {
+      auto self = weak.lock();
+      if (!self || self->phase_ != Phase::kLogin) return;
+      self->reinstating_ = false;
+      self->EnterFullFeature(std::move(resp));
+    });
+    return;
+  }
+  if (o == Login::Outcome::kFullFeature) return EnterFullFeature(std::move(resp));
   Send(std::move(resp), /*with_stat_sn=*/false);
   if (o == Login::Outcome::kFailed) {
     logout_after_send_ = true;
     return Flush();
   }
-  if (o != Login::Outcome::kFullFeature) return;
+}
+
+void Connection::EnterFullFeature(Pdu last_response) {
+  Send(std::move(last_response), /*with_stat_sn=*/false);
   const SessionParams& p = login_.params();
   phase_ = Phase::kFullFeature;
   stat_sn_ = login_.stat_sn();
@@ -133,7 +153,6 @@ void Connection::HandleLogin(const Pdu& pdu) {
   Flush();  // the last Login Response goes without digests
   parser_.SetDigests(p.header_digest, p.data_digest);
   parser_.SetMaxData(target_->config().max_recv_data_segment);
-  if (!p.discovery) tsih_ = target_->SessionStarted(this);
   CSTOR_LOG_INFO("iscsi: {} session {} for {} (digests {}/{}, burst {}/{}, immediate {}, "
                  "initial R2T {})",
                  p.discovery ? "discovery" : "normal", tsih_, nexus_, p.header_digest,
@@ -331,6 +350,7 @@ void Connection::Complete(uint32_t itt, scsi::Response r) {
   if (it == tasks_.end()) return;
   Task t = std::move(it->second);
   tasks_.erase(it);
+  TaskSettled(itt);
   for (auto i = ttt_.begin(); i != ttt_.end();) i = i->second == itt ? ttt_.erase(i) : std::next(i);
   OpenWindow();  // before the first PDU that carries MaxCmdSN, and for aborted tasks too
   if (t.aborted || phase_ == Phase::kClosed) return FinishAbortsIfIdle();
@@ -407,6 +427,7 @@ void Connection::TaskManagement(const Pdu& pdu) {
   Pdu resp = Pdu::Make(Opcode::kTaskManagementResponse, 0x80);
   resp.set_u32(16, pdu.itt());
   std::set<uint32_t> waiting;
+  std::shared_ptr<bool> others_settled;
   auto abort = [&](Task& t) {
     t.aborted = true;
     if (t.running) {
@@ -434,7 +455,14 @@ void Connection::TaskManagement(const Pdu& pdu) {
     for (auto& [itt, t] : tasks_) abort(t);
   } else if (function == 5 || function == 6 || function == 7) {  // LUN / TARGET RESET
     for (auto& [itt, t] : tasks_) abort(t);
-    target_->ResetAll(this);
+    // The answer waits for every session's aborted tasks to settle at the device: an
+    // initiator fencing others relies on their writes being over when it hears back.
+    others_settled = std::make_shared<bool>(false);
+    std::weak_ptr<Connection> weak = shared_from_this();
+    target_->ResetAll(this, [weak, flag = others_settled] {
+      *flag = true;
+      if (auto self = weak.lock()) self->FinishAbortsIfIdle();
+    });
   } else if (function == 8) {
     response = 4;  // task reassignment needs ErrorRecoveryLevel 2
   } else {
@@ -452,21 +480,45 @@ void Connection::TaskManagement(const Pdu& pdu) {
   OpenWindow();  // the tasks dropped free their slots
   resp.bhs[2] = response;
   if (function == 7 && response == 0) logout_after_send_ = true;  // cold reset drops us too
-  pending_tmf_.emplace_back(std::move(resp), std::move(waiting));
+  pending_tmf_.push_back({std::move(resp), std::move(waiting), std::move(others_settled)});
   FinishAbortsIfIdle();
 }
 
 void Connection::FinishAbortsIfIdle() {
   for (auto it = pending_tmf_.begin(); it != pending_tmf_.end();) {
-    std::erase_if(it->second, [&](uint32_t itt) { return !tasks_.contains(itt); });
-    if (!it->second.empty()) {
+    std::erase_if(it->own, [&](uint32_t itt) { return !tasks_.contains(itt); });
+    if (!it->own.empty() || (it->others_settled && !*it->others_settled)) {
       ++it;
       continue;
     }
-    Pdu resp = std::move(it->first);
+    Pdu resp = std::move(it->response);
     it = pending_tmf_.erase(it);
     Send(std::move(resp), true);
   }
+}
+
+void Connection::WhenSettled(std::function<void()> settled) {
+  std::set<uint32_t> running;
+  for (const auto& [itt, t] : tasks_) {
+    if (t.running) running.insert(itt);
+  }
+  if (running.empty()) return settled();
+  settle_waiters_.emplace_back(std::move(running),
+                               [self = shared_from_this(), settled = std::move(settled)] { settled(); });
+}
+
+void Connection::TaskSettled(uint32_t itt) {
+  std::vector<std::function<void()>> ready;
+  for (auto it = settle_waiters_.begin(); it != settle_waiters_.end();) {
+    it->first.erase(itt);
+    if (it->first.empty()) {
+      ready.push_back(std::move(it->second));
+      it = settle_waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& fn : ready) fn();  // may drop the last reference to this connection
 }
 
 void Connection::AbortAll() {

@@ -32,6 +32,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Close(const std::string& why);
   // LUN or target reset from another session: abort every task, answer nothing for them.
   void AbortAll();
+  // Calls `settled` (on the loop) once every task now running at the logical unit has
+  // finished there, its device callbacks run: at once if none is. Keeps this connection
+  // alive (closed or not) until then, so those completions are still seen.
+  void WhenSettled(std::function<void()> settled);
 
   uint64_t id() const { return id_; }
   bool full_feature() const { return phase_ == Phase::kFullFeature; }
@@ -69,6 +73,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnBytes();
   void HandlePdu(Pdu pdu);
   void HandleLogin(const Pdu& pdu);
+  // Sends the last Login Response and enters the full feature phase.
+  void EnterFullFeature(Pdu last_response);
   void HandleFullFeature(Pdu pdu);
   // Non-immediate commands wait here until every earlier CmdSN has arrived.
   void Sequence(Pdu pdu);
@@ -90,6 +96,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Flush();
   void ArmIdleTimer();
   void FinishAbortsIfIdle();
+  void TaskSettled(uint32_t itt);
 
   Target* target_;
   asio::ip::tcp::socket socket_;
@@ -117,8 +124,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::map<uint32_t, Task> tasks_;      // by ITT
   std::map<uint32_t, uint32_t> ttt_;    // outstanding R2T TTT -> ITT
   uint32_t next_ttt_ = 1;
-  // Task management responses waiting for aborted tasks to finish.
-  std::vector<std::pair<Pdu, std::set<uint32_t>>> pending_tmf_;
+  // Task management responses waiting for aborted tasks to finish: this session's, and for
+  // resets every other session's too (others_settled turns true).
+  struct PendingTmf {
+    Pdu response;
+    std::set<uint32_t> own;
+    std::shared_ptr<bool> others_settled;
+  };
+  std::vector<PendingTmf> pending_tmf_;
+  // WhenSettled callers: the ITTs still running at the logical unit, and what to call.
+  std::vector<std::pair<std::set<uint32_t>, std::function<void()>>> settle_waiters_;
+  // The last Login Response is held while an older session with our ISID settles.
+  bool reinstating_ = false;
   asio::steady_timer idle_timer_;
   uint64_t last_heard_ = 0;
   bool ping_outstanding_ = false;

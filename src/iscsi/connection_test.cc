@@ -1,8 +1,7 @@
 // The transport end to end on loopback: a Target over a memory device, driven by a raw
 // PDU client, for the CmdSN and task-management rules that libiscsi cannot provoke.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+#include <poll.h>
 
 #include <asio/connect.hpp>
 #include <asio/read.hpp>
@@ -135,6 +134,9 @@ class Initiator {
         buffer_.erase(0, *used);
         return p;
       }
+      // asio's blocking read waits on its own (ignoring SO_RCVTIMEO): poll first.
+      pollfd pfd{socket_.native_handle(), POLLIN, 0};
+      if (::poll(&pfd, 1, timeout_ms_) <= 0) return std::nullopt;
       char chunk[65536];
       asio::error_code ec;
       size_t n = socket_.read_some(asio::buffer(chunk), ec);
@@ -162,14 +164,12 @@ class Initiator {
     p.data = EncodeText(keys);
     return p;
   }
-  void SetTimeout(int ms) {
-    timeval tv{ms / 1000, (ms % 1000) * 1000};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
+  void SetTimeout(int ms) { timeout_ms_ = ms; }
 
   asio::io_context io_;
   asio::ip::tcp::socket socket_;
   std::string buffer_;
+  int timeout_ms_ = 2000;
 };
 
 class ConnectionTest : public ::testing::Test {
@@ -257,6 +257,70 @@ TEST_F(ConnectionTest, AbortTaskForACommandNotYetSentDiscardsIt) {
     if (p->opcode() == Opcode::kScsiResponse || (p->flags() & 0x01)) break;
   }
   EXPECT_EQ(read, std::string(512, '\0'));
+}
+
+// LUN RESET and TARGET WARM RESET fence other initiators: the answer may only go once the
+// writes other sessions had in flight have finished at the device, and those writes are
+// not answered.
+TEST_F(ConnectionTest, ResetAnswersOnlyAfterOtherSessionsWritesSettle) {
+  uint64_t isid = 0x400000000010;
+  for (uint8_t function : {uint8_t{5}, uint8_t{6}}) {  // LOGICAL UNIT RESET, TARGET WARM RESET
+    SCOPED_TRACE(function == 5 ? "LUN RESET" : "TARGET WARM RESET");
+    auto a = Connect(isid++);
+    auto b = Connect(isid++);
+    device_.Hold();
+    a->Command(0x40, 1, kWrite1, std::string(512, 'w'));
+    ASSERT_TRUE(WaitHeld(1));
+    b->TaskManagement(function, 0x50, 1);
+    auto early = b->ReceiveAnswer(/*timeout_ms=*/300);
+    EXPECT_FALSE(early) << "the reset was answered while another session's write was in flight";
+    device_.Release();
+    auto tmf = early ? early : b->ReceiveAnswer();
+    ASSERT_TRUE(tmf);
+    EXPECT_EQ(tmf->opcode(), Opcode::kTaskManagementResponse);
+    EXPECT_EQ(tmf->bhs[2], 0);
+    auto stray = a->ReceiveAnswer(/*timeout_ms=*/200);
+    EXPECT_FALSE(stray && stray->itt() == 0x40) << "the aborted write was answered";
+  }
+}
+
+// Session reinstatement (a login with the ISID of a live session) completes only once the
+// old session's writes have finished at the device.
+TEST_F(ConnectionTest, ReinstatementWaitsForTheOldSessionsWrites) {
+  auto a = Connect(0x400000000020);
+  device_.Hold();
+  a->Command(0x40, 1, kWrite1, std::string(512, 'w'));
+  ASSERT_TRUE(WaitHeld(1));
+  Initiator again(target_->config().portal, 0x400000000020);
+  auto early = again.FinishLogin(/*timeout_ms=*/300);
+  EXPECT_FALSE(early) << "the new login completed while the old session's write was in flight";
+  device_.Release();
+  auto done = early ? early : again.FinishLogin();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->opcode(), Opcode::kLoginResponse);
+  EXPECT_EQ(done->bhs[36], 0);
+  again.Command(0x41, 1, kRead1, {}, 512);
+  auto r = again.ReceiveAnswer();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->data, std::string(512, 'w'));  // the old session's write settled before
+}
+
+// The usual reinstatement: the old connection is already gone (the initiator saw it fail)
+// while its write is still at the device. The new login waits for that write too.
+TEST_F(ConnectionTest, ReinstatementWaitsForADroppedSessionsWrites) {
+  auto a = Connect(0x400000000030);
+  device_.Hold();
+  a->Command(0x40, 1, kWrite1, std::string(512, 'w'));
+  ASSERT_TRUE(WaitHeld(1));
+  a.reset();  // the TCP connection closes
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Initiator again(target_->config().portal, 0x400000000030);
+  auto early = again.FinishLogin(/*timeout_ms=*/300);
+  EXPECT_FALSE(early) << "the new login completed while the dropped session's write was in flight";
+  device_.Release();
+  auto done = early ? early : again.FinishLogin();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->bhs[36], 0);
 }
 
 }  // namespace

@@ -86,9 +86,13 @@ void Target::Stop() {
   if (own_loop_) {
     own_loop_->Stop();  // drops what the closes posted
     connections_.clear();
+    draining_.clear();
   } else {
     // A shared loop keeps running: let what the closes posted run while the target exists.
-    OnLoop([this] { connections_.clear(); });
+    OnLoop([this] {
+      connections_.clear();
+      draining_.clear();
+    });
   }
 }
 
@@ -113,29 +117,71 @@ uint16_t Target::NewTsih() {
   return next_tsih_++;
 }
 
-uint16_t Target::SessionStarted(Connection* c) {
+namespace {
+
+// Calls `done` once every one of the calls it hands out has been called. Arm() hands out
+// one; the holder's own reference (released by Done) keeps it from firing early.
+struct SettleBarrier : std::enable_shared_from_this<SettleBarrier> {
+  explicit SettleBarrier(std::function<void()> fn) : done(std::move(fn)) {}
+  std::function<void()> Arm() {
+    pending++;
+    return [self = shared_from_this()] { self->Done(); };
+  }
+  void Done() {
+    if (--pending == 0 && done) std::exchange(done, nullptr)();
+  }
+  size_t pending = 1;
+  std::function<void()> done;
+};
+
+}  // namespace
+
+uint16_t Target::SessionStarted(Connection* c, std::function<void()> ready) {
   // Session reinstatement: the same initiator port (name and ISID) logging in anew
   // replaces its old session.
+  auto barrier = std::make_shared<SettleBarrier>(std::move(ready));
+  std::vector<std::shared_ptr<Connection>> old;
   for (auto& [id, other] : connections_) {
     if (other.get() != c && other->full_feature() && other->nexus() == c->nexus()) {
-      other->Close("session reinstated by a new login");
+      old.push_back(other);
     }
   }
+  for (auto& other : old) {
+    other->Close("session reinstated by a new login");
+    other->WhenSettled(barrier->Arm());
+  }
+  for (auto& [id, gone] : draining_) {
+    if (gone->nexus() == c->nexus()) gone->WhenSettled(barrier->Arm());
+  }
+  barrier->Done();
   return NewTsih();
 }
 
 void Target::ConnectionClosed(Connection* c) {
   lun_->NexusGone(c->nexus());
-  connections_.erase(c->id());
+  auto it = connections_.find(c->id());
+  if (it == connections_.end()) return;
+  std::shared_ptr<Connection> gone = std::move(it->second);
+  connections_.erase(it);
+  // Its tasks still at the device are waited for by resets and reinstatement until done.
+  const uint64_t id = gone->id();
+  draining_[id] = gone;
+  gone->WhenSettled([this, id] { draining_.erase(id); });
 }
 
-void Target::ResetAll(Connection* from) {
+void Target::ResetAll(Connection* from, std::function<void()> settled) {
+  auto barrier = std::make_shared<SettleBarrier>(std::move(settled));
   std::vector<std::string> nexuses;
   for (auto& [id, c] : connections_) {
-    if (c.get() != from) c->AbortAll();
+    if (c.get() != from) {
+      c->AbortAll();
+      c->WhenSettled(barrier->Arm());
+    }
     if (c->full_feature()) nexuses.push_back(c->nexus());
   }
+  for (auto& [id, gone] : draining_) gone->WhenSettled(barrier->Arm());
   lun_->Reset(nexuses);
+  barrier->Done();
 }
 
 uint64_t Target::NowMillis() const {

@@ -36,14 +36,17 @@ class Target {
   // ---- for connections, on the loop ----
   net::EventLoop& loop() { return *loop_; }
   scsi::LogicalUnit& lun() { return *lun_; }
-  // A connection finished login into a normal session: reinstates an older session with
-  // the same initiator and ISID, and answers the session's TSIH.
-  uint16_t SessionStarted(Connection* c);
+  // A connection finished login into a normal session: reinstates (closes) an older
+  // session with the same initiator and ISID, and answers the session's TSIH. `ready` is
+  // called on the loop once the reinstated sessions' tasks have finished at the device (at
+  // once if there are none).
+  uint16_t SessionStarted(Connection* c, std::function<void()> ready);
   void ConnectionClosed(Connection* c);
   uint16_t NewTsih();
-  // LUN RESET / TARGET RESET from `from`: aborts every task in every other session and
-  // resets the logical unit.
-  void ResetAll(Connection* from);
+  // LUN RESET / TARGET RESET from `from`: aborts every task in every other session (their
+  // answers are dropped) and resets the logical unit. `settled` is called on the loop once
+  // those tasks have finished at the device (at once if none was running).
+  void ResetAll(Connection* from, std::function<void()> settled);
   uint64_t NowMillis() const;
 
  private:
@@ -61,6 +64,9 @@ class Target {
   std::unique_ptr<scsi::LogicalUnit> lun_;
   asio::ip::tcp::acceptor acceptor_;
   std::map<uint64_t, std::shared_ptr<Connection>> connections_;
+  // Closed connections whose tasks are still running at the device: resets and
+  // reinstatement wait for those too.
+  std::map<uint64_t, std::shared_ptr<Connection>> draining_;
   uint64_t next_id_ = 1;
   uint16_t next_tsih_ = 1;
 };
