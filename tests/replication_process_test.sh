@@ -3,11 +3,13 @@
 # target (replication_load, which runs the same VolumeTarget as `cstor target`, with a write
 # load inside). Kills a replica with SIGKILL in the middle of the load, restarts it, and
 # checks that it rebuilds only part of the volume; kills the target the same way; after
-# each, restarts the target and verifies every acknowledged block.
+# each, restarts the target and verifies every acknowledged block. At the end, with the
+# volume Healthy and every process stopped, all three replicas must have the same digest.
 #   replication_process_test.sh PATH_TO_CSTOR PATH_TO_REPLICATION_LOAD
 set -euo pipefail
 cstor=$1
 load=$2
+source "$(dirname "$0")/replication_digest.sh"
 dir=$(mktemp -d /tmp/cstor-replication-test.XXXXXX)
 declare -A replica_pid
 load_pid=""
@@ -100,4 +102,13 @@ echo "== 4. the volume comes back to Healthy and takes writes"
 grep -E "load done" load3.log | sed 's/^/   /'
 "$load" verify "${load_args[@]}" >verify3.log 2>&1 || fail "final verify"
 grep "verified" verify3.log | sed 's/^/   /'
+
+echo "== 5. once Healthy, every replica holds the same blocks at the same io sequences"
+"$load" run "${load_args[@]}" --seconds 0 >load4.log 2>&1 || fail "the volume did not become Healthy"
+for i in 1 2 3; do
+  kill -TERM "${replica_pid[$i]}"
+  wait "${replica_pid[$i]}" || fail "replica r$i did not stop cleanly"
+  unset "replica_pid[$i]"
+done
+compare_replica_digests "$cstor" vol p1 p2 p3 || fail "the replicas of a Healthy volume differ"
 echo "PASS"
