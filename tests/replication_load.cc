@@ -4,6 +4,7 @@
 //
 //   replication_load run    --volume V --secret-file F --listen ADDR --state-dir D --log L
 //                           [--seconds N] [--fill] [--qd N] [--rate N] [--seed N]
+//                           [--fail-on-error]
 //   replication_load verify --volume V --secret-file F --listen ADDR --state-dir D --log L
 //
 // `run` logs every write to L before issuing it and again once acknowledged (write(2) per
@@ -12,7 +13,12 @@
 // its last acknowledged write, or a write issued after that which was never acknowledged
 // (in flight when the process died, or failed). In-flight writes never overlap, so that
 // this rule is exact.
+//
+// Phases: each SIGUSR1 during the load starts a new phase (a test sends one when it freezes
+// a replica and one when it thaws it). At the end, `run` prints per phase the writes, IOPS,
+// p50/p99/max latency, failures, and the bytes of distinct blocks written.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +26,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -85,7 +93,43 @@ struct Args {
   uint32_t qd = 8;
   uint32_t rate = 0;  // writes per second in the load phase; 0: as fast as it goes
   uint64_t seed = 0;
+  bool fail_on_error = false;
 };
+
+// Bumped by SIGUSR1: the load's current phase.
+std::atomic<int> g_phase{0};
+static_assert(std::atomic<int>::is_always_lock_free);  // safe in a signal handler
+
+void OnPhaseSignal(int) { g_phase.fetch_add(1, std::memory_order_relaxed); }
+
+// What the writes issued in one phase did.
+struct PhaseStats {
+  Clock::time_point start, end;
+  std::vector<uint64_t> latencies_micros;  // of acknowledged writes
+  uint64_t failed = 0;
+  std::set<uint64_t> blocks;  // distinct blocks written
+};
+
+uint64_t Percentile(std::vector<uint64_t>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+void PrintPhases(std::vector<PhaseStats>& phases) {
+  for (size_t i = 0; i < phases.size(); i++) {
+    PhaseStats& p = phases[i];
+    double secs = std::max(1e-3, std::chrono::duration<double>(p.end - p.start).count());
+    auto& l = p.latencies_micros;
+    uint64_t max = l.empty() ? 0 : *std::max_element(l.begin(), l.end());
+    uint64_t p50 = Percentile(l, 0.50), p99 = Percentile(l, 0.99);
+    std::printf("phase %zu: %.1f s, %zu writes acknowledged, %.0f IOPS, latency p50 %.2f ms "
+                "p99 %.2f ms max %.2f ms, %lu failed, %zu distinct blocks written (%lu bytes)\n",
+                i, secs, l.size(), static_cast<double>(l.size()) / secs, p50 / 1e3, p99 / 1e3,
+                max / 1e3, p.failed, p.blocks.size(), p.blocks.size() * uint64_t{kBlock});
+  }
+}
 
 Result<std::unique_ptr<target::VolumeTarget>> StartTarget(const Args& a) {
   target::TargetOptions o;
@@ -185,15 +229,27 @@ int Run(const Args& a) {
     if (it != inflight.begin() && std::prev(it)->second > first) return true;
     return false;
   };
+  std::vector<PhaseStats> phases(1);
+  // REQUIRES: mu held.
   auto issue = [&](uint64_t offset, uint32_t length) {
     uint64_t tag = ++next_tag;
     uint64_t first = offset / kBlock, end = (offset + length) / kBlock;
     inflight[first] = end;
+    size_t phase = phases.size() - 1;
+    for (uint64_t b = first; b < end; b++) phases[phase].blocks.insert(b);
     log->Append({1, tag, offset, length});
-    target.Write(offset, WriteData(tag, offset, length), [&, tag, offset, length, first](Status s) {
+    auto issued_at = Clock::now();
+    target.Write(offset, WriteData(tag, offset, length), [&, tag, offset, length, first, phase,
+                                                          issued_at](Status s) {
+      auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - issued_at);
       if (s.ok()) log->Append({2, tag, offset, length});
       std::lock_guard l(mu);
       inflight.erase(first);
+      if (s.ok()) {
+        phases[phase].latencies_micros.push_back(static_cast<uint64_t>(latency.count()));
+      } else {
+        phases[phase].failed++;
+      }
       if (s.ok()) {
         acked++;
         bytes += length;
@@ -221,6 +277,12 @@ int Run(const Args& a) {
   std::printf("load started (seed %lu)\n", seed);
   std::fflush(stdout);
   auto load_start = Clock::now();
+  {
+    std::lock_guard l(mu);
+    phases.assign(1, PhaseStats{});
+    phases[0].start = load_start;
+  }
+  const int first_phase = g_phase.load();
   auto end = load_start +
              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
   auto next_status = load_start;
@@ -234,6 +296,13 @@ int Run(const Args& a) {
     }
     std::unique_lock l(mu);
     cv.wait(l, [&] { return inflight.size() < a.qd; });
+    while (static_cast<int>(phases.size()) <= g_phase.load() - first_phase) {
+      auto now = Clock::now();
+      phases.back().end = now;
+      phases.emplace_back().start = now;
+      std::printf("phase %zu started\n", phases.size() - 1);
+      std::fflush(stdout);
+    }
     uint32_t length = kBlock * static_cast<uint32_t>(rng.Range(1, 16));
     uint64_t offset = rng.Range(0, (size - length) / kBlock) * kBlock;
     if (overlaps(offset / kBlock, (offset + length) / kBlock)) continue;
@@ -256,11 +325,20 @@ int Run(const Args& a) {
   std::printf("load done: %lu writes acknowledged (%s, %.0f writes/s), %lu failed%s%s\n", acked,
               FormatBytes(bytes).c_str(), acked / secs, failed, first_error.empty() ? "" : ": ",
               first_error.c_str());
+  {
+    std::lock_guard l(mu);  // every write has completed: no callback touches phases now
+    phases.back().end = Clock::now();
+    PrintPhases(phases);
+  }
+  std::fflush(stdout);
   // Leave the volume whole: every replica back and healthy.
   Status healthy = WaitForVolume(target, /*healthy=*/true, 120);
   auto st = target.GetStatus();
   std::printf("rebuilds completed: %lu\n", st.rebuilds_completed);
   if (!healthy.ok()) return std::fprintf(stderr, "%s\n", healthy.ToString().c_str()), 1;
+  if (a.fail_on_error && failed > 0) {
+    return std::fprintf(stderr, "%lu writes failed: %s\n", failed, first_error.c_str()), 1;
+  }
   return 0;
 }
 
@@ -349,7 +427,12 @@ int main(int argc, char** argv) {
   run->add_option("--qd", a.qd)->capture_default_str();
   run->add_option("--rate", a.rate, "Writes per second in the load phase (0: unlimited)");
   run->add_option("--seed", a.seed);
+  run->add_flag("--fail-on-error", a.fail_on_error, "Exit 1 if any write failed");
   CLI11_PARSE(app, argc, argv);
+  struct sigaction sa {};
+  sa.sa_handler = cstor::OnPhaseSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
   if (app.got_subcommand("run")) return cstor::Run(a);
   return cstor::Verify(a);
 }
