@@ -97,4 +97,23 @@ if ((unexpected)); then
   tail -n 20 "$dir"/*.log "$dir"/volume/logs/*.log 2>/dev/null || true
   exit 1
 fi
+# Online resize of the replicated LUN: the replicas go away, grow offline and come back;
+# the volume takes the larger size, and the LUN (the same target process, never restarted)
+# reports it.
+if [[ $mode == replicated ]]; then
+  before=$(timeout 20 iscsi-readcapacity16 -s "$url")
+  [[ $before == $((64 << 20)) ]] || { echo "FAIL: resize: the LUN holds $before bytes before"; exit 1; }
+  for i in 1 2 3; do lv_terminate "${LV_REPLICA_PID[$i]}"; done
+  for i in 1 2 3; do "$cstor" volume grow --pool "$dir/volume/pool$i" vol1 --size 96M >/dev/null; done
+  for i in 1 2 3; do lv_start_replica "$i"; done
+  after=""
+  for _ in $(seq 60); do
+    after=$(timeout 10 iscsi-readcapacity16 -s "$url" 2>/dev/null) || true
+    [[ $after == $((96 << 20)) ]] && break
+    sleep 1
+  done
+  [[ $after == $((96 << 20)) ]] ||
+    { tail -n 20 "$dir"/volume/logs/*.log; echo "FAIL: resize: the LUN reports '$after' bytes, not 96 MiB"; exit 1; }
+  echo "   resize: replicas grown from 64 MiB to 96 MiB while away; the LUN reports 96 MiB"
+fi
 echo "PASS ($mode)"
