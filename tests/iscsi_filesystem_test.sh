@@ -4,7 +4,8 @@
 # ext4; a tree of files is written; unmount, detach, then a fresh attach: fsck must find
 # the file system clean and every file must match its checksum.
 # In replicated mode (RF=3) a replica is killed with SIGKILL while the files are written
-# and restarted; the volume must rebuild it and come back to Healthy.
+# and restarted; the volume must rebuild it and come back to Healthy, and at the end the
+# three replicas' digests must be equal.
 #   iscsi_filesystem_test.sh PATH_TO_CSTOR memory|replicated
 set -euo pipefail
 cstor=$1
@@ -137,4 +138,13 @@ mount -o ro "$loop" "$dir/mnt"
 echo "   fsck clean; $(wc -l <"$dir/sums") files match"
 umount "$dir/mnt"
 detach
+
+if [[ $mode == replicated ]]; then
+  echo "== once Healthy, every replica holds the same blocks at the same io sequences"
+  lv_wait_url 120 >/dev/null || fail "the volume is not Healthy"
+  lv_stop  # the target first: it flushes; then the replicas close their pools
+  source "$root/tests/replication_digest.sh"
+  compare_replica_digests "$cstor" vol1 "$dir/volume/pool1" "$dir/volume/pool2" \
+    "$dir/volume/pool3" || fail "the replicas of a Healthy volume differ"
+fi
 echo "PASS ($mode)"
