@@ -134,8 +134,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // `locked`: the caller holds lba's stripe lock (only then may the lookup fill the cache).
   Result<std::optional<BlockRecord>> ResolveAt(uint64_t lba, uint64_t gen, bool follow_origin,
                                                bool locked);
-  // Reads [offset, offset + out.size()) as seen at gen, taking stripe locks for live reads.
+  // Reads [offset, offset + out.size()) as seen at gen, taking stripe locks for live reads;
+  // fails if the pool was fenced by the time it has read.
   Status ReadRange(uint64_t offset, std::span<std::byte> out, uint64_t gen);
+  Status ReadRangeUnfenced(uint64_t offset, std::span<std::byte> out, uint64_t gen);
   // Reads whole blocks [first, first + n) into out (n blocks, kIoAlignment-aligned).
   // REQUIRES: for live reads, the stripes of those blocks are held.
   Status ReadBlocksLocked(uint64_t first, uint64_t n, uint64_t gen, std::span<std::byte> out);

@@ -147,6 +147,14 @@ Status Volume::ReadBlocksLocked(uint64_t first, uint64_t n, uint64_t gen,
 }
 
 Status Volume::ReadRange(uint64_t offset, std::span<std::byte> out, uint64_t gen) {
+  CSTOR_RETURN_IF_ERROR(ReadRangeUnfenced(offset, out, gen));
+  // A commit that failed while this read ran may have dropped the records it would have
+  // found; the fence is set before they are dropped, so checking it after reading catches
+  // an answer from the older ones.
+  return core_->journal->fenced();
+}
+
+Status Volume::ReadRangeUnfenced(uint64_t offset, std::span<std::byte> out, uint64_t gen) {
   const uint64_t bs = block_size();
   return ForEachChunk(offset, out.size(), bs, [&](uint64_t off, uint64_t len) -> Status {
     std::span<std::byte> dst = out.subspan(off - offset, len);
@@ -501,6 +509,7 @@ Result<BlockChange> Volume::ReadVersion(uint64_t lba, const std::string& snapsho
     if (c.status.ok()) c.status = Verify(lba, *rec, c.data.span());
     if (!c.status.ok()) c.data = AlignedBuffer();
   }
+  CSTOR_RETURN_IF_ERROR(core_->journal->fenced());  // as in ReadRange
   return c;
 }
 

@@ -283,6 +283,7 @@ Result<std::vector<BlockChange>> ChangeIterator::Next(size_t max_blocks) {
     }
     cursor_ = scanned_to;
   }
+  CSTOR_RETURN_IF_ERROR(v.core_->journal->fenced());  // as in Volume::ReadRange
   return out;
 }
 
