@@ -60,6 +60,12 @@ Cluster::Cluster(uint64_t seed, SimOptions options)
   config_.secret = kSecret;
   config_.replication_factor = 3;
   config_.timing.rebuild_retry_max_micros = 8'000'000;
+  // Half the seeds reconcile soon after a restart, without waiting long for a late replica:
+  // flushed writes (I3) must survive that just the same.
+  if (rng.OneIn(2)) config_.timing.reconcile_grace_micros = rng.Range(0, 3'000'000);
+  // Half the seeds rebuild slowly (a throttle), so that faults land in the middle of
+  // rebuilds: a replica crashing during its own rebuild, or its source going away.
+  if (rng.OneIn(2)) config_.timing.rebuild_bytes_per_second = rng.Range(64 << 10, 1 << 20);
   // After a fault ends, how long the target may still act on it (notice a dead peer, a
   // late write), plus slack for the network.
   grace_micros_ = config_.timing.dead_after_micros + 500'000;
@@ -250,6 +256,7 @@ std::optional<std::string> Cluster::Run() {
   for (auto& r : replicas_) StartReplica(r);
   world_.After(1'000'000, [this] { WorkloadStep(); });
   world_.After(2'000'000, [this] { InjectFault(); });
+  world_.After(2'000'000, [this] { WatchRebuilds(); });
   world_.After(world_.rng().Range(1'500'000, 4'000'000), [this] { SnapshotLoop(); });
   const uint64_t fault_end = (2 + options_.seconds) * 1'000'000;
   world_.After(world_.rng().Range(3'000'000, fault_end), [this] { MaybeResize(); });

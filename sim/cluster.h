@@ -113,6 +113,7 @@ class Cluster {
   void InjectFault();
   void AimedFault();  // at a moment when IO is in flight
   void FaultReplicaCrash(Replica& r);
+  void WatchRebuilds();
   void FaultPartition(Replica& r);
   void FaultQuorumCut();
   void FaultSlowDisk(Replica& r);

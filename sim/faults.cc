@@ -33,7 +33,7 @@ void Cluster::InjectFault() {
   if (kind < 47) return FaultReadStall(r);
   if (kind < 52) return FaultFailedFsync(r);
   if (kind < 58) return FaultCorruption(r);
-  if (kind < 70) return FaultTargetCrash(/*with_replica=*/rng.OneIn(2));
+  if (kind < 68) return FaultTargetCrash(/*with_replica=*/rng.OneIn(2));
   if (kind < 73) return FaultPowerLoss();
   if (kind < 75) return FaultStaleReplica();
   if (kind < 85) {
@@ -62,11 +62,12 @@ void Cluster::AimedFault() {
   Random& rng = world_.rng();
   if (ImpairedNow() >= 1 && !rng.OneIn(4)) return;
   Count("aimed at IO in flight");
-  switch (rng.Uniform(5)) {
+  switch (rng.Uniform(6)) {
     case 0: return FaultReplicaCrash(AnyReplica());
     case 1: return FaultTargetCrash(/*with_replica=*/false);
     case 2: return FaultTargetCrash(/*with_replica=*/true);
     case 3: return FaultFailedFsync(AnyReplica());
+    case 4: return FaultPowerLoss();
     default: return FaultPartition(AnyReplica());
   }
 }
@@ -79,6 +80,23 @@ void Cluster::FaultReplicaCrash(Replica& r) {
   CrashReplica(r);
   Impair(r, down_for);
   RestartReplicaAfter(r, down_for);
+}
+
+void Cluster::WatchRebuilds() {
+  // Rebuilds are short here (they copy only what was missed), so they are watched for: now
+  // and then, a replica in the middle of its rebuild crashes, or another one does.
+  if (!faults_on_) return;
+  world_.After(world_.rng().Range(500, 3000), [this] { WatchRebuilds(); });
+  if (target_down_ || !world_.rng().OneIn(25)) return;
+  for (const auto& st : target_->GetStatus().replicas) {
+    if (st.mode != replication::ReplicaMode::kRebuilding) continue;
+    for (auto& r : replicas_) {
+      if (r.id != st.id) continue;
+      if (ImpairedNow() >= 2 && !world_.rng().OneIn(4)) return;
+      Count("crash during a rebuild");
+      return FaultReplicaCrash(world_.rng().OneIn(3) ? AnyReplica() : r);
+    }
+  }
 }
 
 void Cluster::FaultPartition(Replica& r) {
