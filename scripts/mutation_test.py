@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def parse_mutants(path):
+    """A mutant is a name, a why, and one or more edits (file, find, replace, occurrence)."""
     mutants, cur = [], None
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
@@ -30,32 +31,49 @@ def parse_mutants(path):
                 continue
             key, _, value = line.partition(" ")
             if key == "mutant":
-                cur = {"name": value, "occurrence": 0, "line": lineno}
+                cur = {"name": value, "edits": [], "line": lineno}
                 mutants.append(cur)
             elif cur is None or key not in ("file", "find", "replace", "why", "occurrence"):
                 sys.exit(f"{path}:{lineno}: unexpected line: {line}")
+            elif key == "why":
+                cur["why"] = value
+            elif key == "file":
+                cur["edits"].append({"file": value, "occurrence": 0})
+            elif not cur["edits"]:
+                sys.exit(f"{path}:{lineno}: `{key}` before `file`")
             elif key == "occurrence":
-                cur["occurrence"] = int(value)
+                cur["edits"][-1]["occurrence"] = int(value)
             else:
-                cur[key] = value
+                cur["edits"][-1][key] = value
     for m in mutants:
-        for key in ("file", "find", "replace", "why"):
-            if key not in m:
-                sys.exit(f"{path}:{m['line']}: mutant {m['name']} has no `{key}`")
+        if "why" not in m or not m["edits"]:
+            sys.exit(f"{path}:{m['line']}: mutant {m['name']} needs `why` and an edit")
+        for e in m["edits"]:
+            for key in ("find", "replace"):
+                if key not in e:
+                    sys.exit(f"{path}:{m['line']}: mutant {m['name']} has an edit without `{key}`")
     return mutants
 
 
-def mutate(text, m):
-    """Returns text with the mutant applied, or exits if it no longer applies."""
-    count = text.count(m["find"])
-    n = m["occurrence"]
+def mutate(text, name, e):
+    """Returns text with the edit applied, or exits if it no longer applies."""
+    count = text.count(e["find"])
+    n = e["occurrence"]
     if (n == 0 and count != 1) or (n > 0 and count < n):
-        sys.exit(f"mutant {m['name']}: `{m['find']}` occurs {count} times in {m['file']}; "
+        sys.exit(f"mutant {name}: `{e['find']}` occurs {count} times in {e['file']}; "
                  "update sim/mutants.txt to match the code")
     at = -1
     for _ in range(max(n, 1)):
-        at = text.index(m["find"], at + 1)
-    return text[:at] + m["replace"] + text[at + len(m["find"]):]
+        at = text.index(e["find"], at + 1)
+    return text[:at] + e["replace"] + text[at + len(e["find"]):]
+
+
+def mutated_files(m, originals):
+    """The mutant's files with its edits applied (several edits may touch one file)."""
+    out = {}
+    for e in m["edits"]:
+        out[e["file"]] = mutate(out.get(e["file"], originals[e["file"]]), m["name"], e)
+    return out
 
 
 def copy_tree(dest):
@@ -87,11 +105,44 @@ def build(tree, out):
     return r.returncode == 0
 
 
+def run_sim(binary, args):
+    """Runs the seed budget split over the cores, seed ranges interleaved in small slices so
+    that early seeds come first; stops everything at the first failing seed. Returns the exit
+    status and the output of the run that failed (or of all)."""
+    jobs = max(1, min(args.jobs, args.seeds))
+    slice_len = 10
+    slices = [(s, min(slice_len, args.seeds - s)) for s in range(0, args.seeds, slice_len)]
+    running, outputs = [], []
+    while slices or running:
+        while slices and len(running) < jobs:
+            first, count = slices.pop(0)
+            p = subprocess.Popen([binary, "--seed", str(first), "--seeds", str(count),
+                                  "--seconds", str(args.seconds), "--stop-on-failure"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            running.append(p)
+        p = running[0]
+        for q in running:
+            if q.poll() is not None:
+                p = q
+                break
+        out, _ = p.communicate()
+        running.remove(p)
+        if p.returncode != 0:
+            for q in running:
+                q.kill()
+                q.wait()
+            return p.returncode, out
+        outputs.append(out)
+    return 0, "".join(outputs)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=300, help="seeds per mutant (from seed 0)")
     ap.add_argument("--seconds", type=int, default=15, help="simulated seconds of faults per seed")
     ap.add_argument("--only", action="append", help="run only this mutant (repeatable)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="simulations run side by side")
     ap.add_argument("--dir", default=os.path.join(ROOT, "build", "mutation"))
     args = ap.parse_args()
 
@@ -107,36 +158,35 @@ def main():
     # Check every mutant still applies before spending time on any.
     originals = {}
     for m in mutants:
-        path = os.path.join(tree, m["file"])
-        originals.setdefault(m["file"], open(path).read())
-        mutate(originals[m["file"]], m)
+        for e in m["edits"]:
+            originals.setdefault(e["file"], open(os.path.join(tree, e["file"])).read())
+        mutated_files(m, originals)
 
     print(f"mutation test: {len(mutants)} mutants, up to {args.seeds} seeds each "
           f"(in {args.dir})", flush=True)
     caught, missed = 0, []
     for m in mutants:
-        path = os.path.join(tree, m["file"])
         start = time.time()
+        files = mutated_files(m, originals)
         try:
-            with open(path, "w") as f:
-                f.write(mutate(originals[m["file"]], m))
+            for rel, text in files.items():
+                with open(os.path.join(tree, rel), "w") as f:
+                    f.write(text)
             if not build(tree, out):
                 sys.exit(f"mutant {m['name']} does not build")
-            r = subprocess.run([os.path.join(out, "sim", "replication_sim"), "--seed", "0",
-                                "--seeds", str(args.seeds), "--seconds", str(args.seconds),
-                                "--stop-on-failure"], capture_output=True, text=True)
+            rc, output = run_sim(os.path.join(out, "sim", "replication_sim"), args)
         finally:
-            with open(path, "w") as f:
-                f.write(originals[m["file"]])
+            for rel in files:
+                with open(os.path.join(tree, rel), "w") as f:
+                    f.write(originals[rel])
         secs = time.time() - start
-        failed = [l for l in r.stdout.splitlines() if " FAILED " in l]
-        if r.returncode != 0 and failed:
+        failed = [l for l in output.splitlines() if " FAILED " in l]
+        if rc != 0 and failed:
             caught += 1
             seed, _, why = failed[0].partition(" FAILED ")
             print(f"  caught  {m['name']:30} {seed} ({secs:.0f} s): {why[:150]}", flush=True)
-        elif r.returncode != 0:
-            sys.exit(f"mutant {m['name']}: replication_sim exited {r.returncode}:\n"
-                     f"{r.stdout[-2000:]}{r.stderr[-2000:]}")
+        elif rc != 0:
+            sys.exit(f"mutant {m['name']}: replication_sim exited {rc}:\n{output[-3000:]}")
         else:
             missed.append(m["name"])
             print(f"  MISSED  {m['name']:30} ({secs:.0f} s): {m['why']}", flush=True)

@@ -36,6 +36,7 @@ struct SimStats {
   std::map<std::string, uint64_t> faults;  // injected, by kind
   uint64_t rebuilds = 0, repairs = 0;      // over every target incarnation
   uint64_t data_loss_events = 0;           // more than RF - CF replicas lost unflushed data
+  uint64_t diverged_after_loss = 0;        // seeds whose replicas differed after such a loss
   uint64_t buggify_fired = 0;
   void Add(const SimStats& o);
 };

@@ -62,8 +62,9 @@ void Cluster::AimedFault() {
   Random& rng = world_.rng();
   if (ImpairedNow() >= 1 && !rng.OneIn(4)) return;
   Count("aimed at IO in flight");
-  switch (rng.Uniform(6)) {
+  switch (rng.Uniform(7)) {
     case 0: return FaultReplicaCrash(AnyReplica());
+    case 5: return FaultDiskErrors(AnyReplica());
     case 1: return FaultTargetCrash(/*with_replica=*/false);
     case 2: return FaultTargetCrash(/*with_replica=*/true);
     case 3: return FaultFailedFsync(AnyReplica());

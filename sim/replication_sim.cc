@@ -78,9 +78,11 @@ int main(int argc, char** argv) {
   };
   fmt::print("replication_sim: {} seeds from {}, {} failed, {:.1f} s; {} events, {} writes, "
              "{} reads, {} flushes, {} snapshots, {} resizes; {} rebuilds, {} repairs, {} "
-             "buggify firings, {} data-loss events\n  faults: {}\n  failed IOs: {}\n",
+             "buggify firings, {} data-loss events ({} seeds diverged after one)\n  faults: {}\n"
+             "  failed IOs: {}\n",
              ran, first, failed, secs, total.events, total.writes, total.reads, total.flushes,
              total.snapshots, total.resizes, total.rebuilds, total.repairs, total.buggify_fired,
-             total.data_loss_events, join(total.faults), join(total.failed));
+             total.data_loss_events, total.diverged_after_loss, join(total.faults),
+             join(total.failed));
   return failed == 0 ? 0 : 1;
 }

@@ -270,6 +270,7 @@ void SimStore::Flush(DoneWith<uint64_t> done) {
 void SimStore::CreateSnapshot(std::string name, uint64_t io_seq, Done done) {
   Later([this, name, io_seq, done] {
     if (fenced_) return done(Fenced());
+    if (write_errors_) return done(Status::IoError(name_ + ": snapshot failed (EIO)"));
     if (snapshot(name)) return done(Status::AlreadyExists("snapshot " + name + " exists"));
     Commit();
     snapshots_.push_back(Snapshot{name, io_seq, size_, live_});

@@ -164,6 +164,7 @@ void Cluster::SnapshotLoop() {
 void Cluster::IssueSnapshotOp() {
   uint64_t now = world_.now();
   outstanding_++;
+  if (world_.rng().OneIn(3)) world_.After(world_.rng().Range(0, 3000), [this] { AimedFault(); });
   if (world_.rng().OneIn(2) || snaps_.empty()) {
     std::string name = fmt::format("snap-{}", next_snap_++);
     return target_->CreateSnapshot(name, [this, name, now](Status s) {
