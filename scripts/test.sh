@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test twice: an optimised build, then an
-# AddressSanitizer + UndefinedBehaviorSanitizer build. Pass a preset name to run just one.
+# Installs what is missing, builds, and runs every test: an optimised build (then the
+# mutation test of the replication proof), an AddressSanitizer + UndefinedBehaviorSanitizer
+# build, and a ThreadSanitizer build of the parts that run threads (tests labelled tsan);
+# then the fuzzers for a bounded time. Pass preset names to run just those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
+tsan_targets=(net_test client_test engine_test)
+
 presets=("$@")
-((${#presets[@]})) || presets=(release asan)
+((${#presets[@]})) || presets=(release asan tsan)
 for preset in "${presets[@]}"; do
   echo "== $preset: configure and build"
   cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset"
+  if [[ $preset == tsan ]]; then
+    cmake --build --preset tsan --target "${tsan_targets[@]}"
+  else
+    cmake --build --preset "$preset"
+  fi
   echo "== $preset: test"
   ctest --preset "$preset" -j2
+  if [[ $preset == release && $# -eq 0 ]]; then
+    echo "== mutation test of the replication proof"
+    scripts/mutation_test.py --seeds "${CSTOR_MUTATION_SEEDS:-200}"
+  fi
 done
 
 # The fuzzers, for a bounded time (only when all presets ran, as in CI).
-if ((${#@} == 0)); then
+if (($# == 0)); then
   scripts/fuzz.sh
 fi
