@@ -33,6 +33,8 @@ def parse_mutants(path):
             if key == "mutant":
                 cur = {"name": value, "edits": [], "line": lineno}
                 mutants.append(cur)
+            elif cur is not None and key == "open":
+                cur["open"] = value or "not yet caught"
             elif cur is None or key not in ("file", "find", "replace", "why", "occurrence"):
                 sys.exit(f"{path}:{lineno}: unexpected line: {line}")
             elif key == "why":
@@ -141,12 +143,19 @@ def main():
     ap.add_argument("--seeds", type=int, default=300, help="seeds per mutant (from seed 0)")
     ap.add_argument("--seconds", type=int, default=15, help="simulated seconds of faults per seed")
     ap.add_argument("--only", action="append", help="run only this mutant (repeatable)")
+    ap.add_argument("--all", action="store_true", help="also run the mutants marked open")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="simulations run side by side")
     ap.add_argument("--dir", default=os.path.join(ROOT, "build", "mutation"))
     args = ap.parse_args()
 
     mutants = parse_mutants(os.path.join(ROOT, "sim", "mutants.txt"))
+    open_ones = [m for m in mutants if m.get("open")]
+    if not args.only and not args.all:
+        # Known holes in the proof are listed, not run: the run checks what it claims.
+        for m in open_ones:
+            print(f"  open    {m['name']:30} {m['why']} ({m['open']})")
+        mutants = [m for m in mutants if not m.get("open")]
     if args.only:
         unknown = set(args.only) - {m["name"] for m in mutants}
         if unknown:
@@ -190,7 +199,8 @@ def main():
         else:
             missed.append(m["name"])
             print(f"  MISSED  {m['name']:30} ({secs:.0f} s): {m['why']}", flush=True)
-    print(f"caught {caught} of {len(mutants)}")
+    print(f"caught {caught} of {len(mutants)}"
+          + (f" ({len(open_ones)} more listed as open)" if open_ones and not args.all and not args.only else ""))
     if missed:
         print(f"mutation test: the simulation did not catch: {', '.join(missed)}")
     return 0 if not missed else 1

@@ -83,6 +83,8 @@ Cluster::Cluster(uint64_t seed, SimOptions options)
     if (commit_mode == 1) r.store->SetBackgroundCommit(3'000'000, 15'000'000);
     if (commit_mode == 2) r.store->SetBackgroundCommit(200'000, 2'000'000);
     r.store->OnFence([this, i] { Fenced(replicas_[i - 1]); });
+    // Some disks sync slowly: a flush then completes on its replicas far apart in time.
+    if (rng.OneIn(3)) r.store->SetSlowFlush(5'000, rng.Range(20'000, 300'000));
     r.transport = world_.AddNode(r.node);
     world_.Listen(r.node, 7000);
     config_.known_replicas[r.id] = r.guid;

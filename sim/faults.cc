@@ -224,9 +224,13 @@ void Cluster::FaultPowerLoss() {
   Note("power loss");
   CrashTarget();
   RestartTargetAfter(world_.rng().Range(200'000, 2'000'000));
+  Replica* last = world_.rng().OneIn(2) ? &AnyReplica() : nullptr;
   for (auto& r : replicas_) {
-    // Staggered: some come back late, after the target has formed a quorum without them.
-    uint64_t down_for = world_.rng().Range(300'000, 9'000'000);
+    // Staggered: some come back late, one of them often after the target has waited its
+    // grace period and formed a quorum without it.
+    uint64_t down_for = &r == last ? config_.timing.reconcile_grace_micros +
+                                         world_.rng().Range(1'000'000, 4'000'000)
+                                   : world_.rng().Range(300'000, 9'000'000);
     CrashReplica(r);
     Impair(r, down_for);
     RestartReplicaAfter(r, down_for);

@@ -253,7 +253,7 @@ void SimStore::Read(uint64_t offset, uint32_t length, DoneWith<std::string> done
 }
 
 void SimStore::Flush(DoneWith<uint64_t> done) {
-  Later([this, done] {
+  auto sync = [this, done] {
     if (fenced_) return done(Fenced());
     if (fail_flush_) {
       // Like the engine after a failed fsync: nothing more is trusted or written.
@@ -264,6 +264,12 @@ void SimStore::Flush(DoneWith<uint64_t> done) {
     }
     Commit();
     done(checkpoint_);
+  };
+  if (flush_hi_ == 0) return Later(sync);
+  // A disk whose syncs are slow.
+  uint64_t inc = incarnation_;
+  world_->After(world_->rng().Range(flush_lo_, flush_hi_), [this, inc, sync] {
+    if (alive_ && inc == incarnation_) sync();
   });
 }
 

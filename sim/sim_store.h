@@ -37,6 +37,8 @@ class SimStore final : public replica::ReplicaStore {
   void SetWriteErrors(bool on) { write_errors_ = on; }  // writes and unmaps fail with EIO
   // Reads take this much longer (a disk that hangs on reads, not on writes); 0: normal.
   void SetReadStall(uint64_t micros) { read_stall_ = micros; }
+  // Flushes take [lo, hi] microseconds (a disk whose syncs are slow); {0, 0}: as any IO.
+  void SetSlowFlush(uint64_t lo, uint64_t hi) { flush_lo_ = lo, flush_hi_ = hi; }
   void FailNextFlush() { fail_flush_ = true; }         // its fsync fails: the store fences
   bool fenced() const { return fenced_; }
   void ClearFaults();  // well again: not slow, no errors, no stalls, no failing fsync
@@ -111,6 +113,7 @@ class SimStore final : public replica::ReplicaStore {
   bool alive_ = true;
   bool write_errors_ = false;
   uint64_t read_stall_ = 0;
+  uint64_t flush_lo_ = 0, flush_hi_ = 0;
   std::function<void()> on_fence_;
   bool fail_flush_ = false;
   bool fenced_ = false;
