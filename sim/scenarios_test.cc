@@ -19,7 +19,7 @@ namespace cstor::sim {
 namespace {
 
 constexpr uint64_t kBlocks = 16;
-const bool kQuiet = (spdlog::set_level(spdlog::level::off), true);
+const bool kQuiet = (spdlog::set_level(std::getenv("SIM_LOG") ? spdlog::level::info : spdlog::level::off), true);
 
 // A target and three replicas on a simulated world, with helpers that wait for outcomes.
 class Rig {
@@ -96,6 +96,17 @@ class Rig {
     target_->Write(block * kBlock, std::string(kBlock, fill), [&](Status s) { out = s; });
     RunUntil([&] { return out.has_value(); }, 60'000'000);
     return out.value_or(Status::Internal("write never finished"));
+  }
+  Status Unmap(uint64_t block) {
+    std::optional<Status> out;
+    target_->Unmap(block * kBlock, kBlock, [&](Status s) { out = s; });
+    RunUntil([&] { return out.has_value(); }, 60'000'000);
+    return out.value_or(Status::Internal("unmap never finished"));
+  }
+  void CrashReplica(int i) {
+    world_.Crash(replicas_[i].node);
+    replicas_[i].agent.reset();
+    replicas_[i].store->Crash();
   }
   Status Flush() {
     std::optional<Status> out;
@@ -207,6 +218,39 @@ TEST(Scenarios, FailedRepairDropsTheReplica) {
         << "seed " << seed << ": " << rig.node(0) << " failed its repair and was not dropped";
   }
   EXPECT_GT(exercised, 0) << "no seed sent a read to a bad copy";
+}
+
+// An unmap that reaches a rebuilding replica before the rebuild has copied the block (so
+// the replica has nothing there to unmap) must still win over the older copy the rebuild
+// brings afterwards: otherwise the replica serves data the client deleted.
+TEST(Scenarios, UnmapDuringRebuildBeatsTheOlderCopy) {
+  int exercised = 0;
+  for (uint64_t seed = 1; seed <= 6; seed++) {
+    Rig rig(seed);
+    ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 5'000'000));
+    rig.CrashReplica(0);
+    for (uint64_t b = 0; b < kBlocks; b++) ASSERT_TRUE(rig.Write(b, 'a').ok());
+    ASSERT_TRUE(rig.Flush().ok());
+    // Back, with a slow disk: its rebuild copies the blocks it missed while the client
+    // unmaps them one by one.
+    rig.store(0).SetSlow(20'000, 200'000);
+    rig.StartReplica(0);
+    uint64_t unmapped_during = 0;
+    for (uint64_t b = 0; b < kBlocks; b++) {
+      unmapped_during += !rig.IsHealthy(0);
+      ASSERT_TRUE(rig.Unmap(b).ok());
+    }
+    if (unmapped_during == 0) continue;
+    exercised++;
+    rig.store(0).SetSlow(0, 0);
+    ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 60'000'000));
+    rig.RunFor(5'000'000);  // the unmaps still queued on its disk land
+    for (uint64_t b = 0; b < kBlocks; b++) {
+      EXPECT_TRUE(rig.store(0).ReadDirect(b) == std::string(kBlock, '\0'))
+          << "seed " << seed << ": block " << b << " came back after its unmap";
+    }
+  }
+  EXPECT_GT(exercised, 0) << "no unmap reached a rebuilding replica";
 }
 
 }  // namespace

@@ -15,11 +15,30 @@ constexpr uint64_t kReportMicros = 1'000'000;
 
 using replication::MakeFrame;
 
+void ApplyLiveUnmaps(const std::vector<LiveUnmap>& unmaps, uint32_t block_size,
+                     wire::BlockVersion& v) {
+  if (v.flags & wire::BlockVersion::kAbsent) return;
+  // Linear: a catching-up replica sees few unmaps (the node bounds them), each one range
+  // however large.
+  const LiveUnmap* newest = nullptr;
+  const uint64_t begin = v.block * block_size, end = begin + block_size;
+  for (const auto& u : unmaps) {
+    if (u.offset <= begin && end <= u.offset + u.length && u.io_seq > v.io_seq &&
+        (!newest || u.io_seq > newest->io_seq)) {
+      newest = &u;
+    }
+  }
+  if (!newest) return;
+  v.flags = wire::BlockVersion::kUnmapped;
+  v.io_seq = newest->io_seq;
+  v.data.clear();
+}
+
 RebuildJob::RebuildJob(Identity id, wire::RebuildStart plan, ReplicaStore* store,
-                       replication::Transport* transport, Finished finished,
+                       replication::Transport* transport, Apply apply, Finished finished,
                        std::function<void(const wire::RebuildProgress&)> progress)
     : id_(std::move(id)), plan_(std::move(plan)), store_(store), transport_(transport),
-      finished_(std::move(finished)), progress_(std::move(progress)) {}
+      apply_(std::move(apply)), finished_(std::move(finished)), progress_(std::move(progress)) {}
 
 RebuildJob::~RebuildJob() {
   *alive_ = false;
@@ -259,7 +278,7 @@ void RebuildJob::ApplyBatch(std::vector<wire::BlockVersion> blocks, std::functio
     }
     bytes += v.data.size();
     uint64_t keep = KeepAt(v);
-    store_->ApplyVersion(std::move(v), keep, one_done);
+    apply_(std::move(v), keep, current_.snapshot.empty(), one_done);
   }
   copied_bytes_ += bytes;
   if (plan_.max_bytes_per_second != 0) {

@@ -20,11 +20,24 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "replica/replica_store.h"
 #include "replication/transport.h"
 
 namespace cstor::replica {
+
+// A live unmap the replica received while catching up: bytes [offset, offset + length) at
+// io_seq. Where the replica had no block to unmap it keeps no record of it, so a rebuild
+// must not bring an older copy of such a block back.
+struct LiveUnmap {
+  uint64_t offset = 0, length = 0, io_seq = 0;
+};
+// If one of `unmaps` covers v's whole block and is newer than v, v becomes that unmap.
+// Partial blocks at either end of an unmap were written as zeros: a rebuild keeps them as
+// it keeps any live write.
+void ApplyLiveUnmaps(const std::vector<LiveUnmap>& unmaps, uint32_t block_size,
+                     wire::BlockVersion& v);
 
 class RebuildJob {
  public:
@@ -34,8 +47,14 @@ class RebuildJob {
   };
   using Finished = std::function<void(Status, wire::RebuildDone)>;
 
+  // Puts a block version on the replica's store (ReplicaStore::ApplyVersion), ordered with
+  // the live IO the replica receives; `live`: a version of the live volume, not of a
+  // snapshot.
+  using Apply = std::function<void(wire::BlockVersion v, uint64_t keep_at, bool live,
+                                   ReplicaStore::Done done)>;
+
   RebuildJob(Identity id, wire::RebuildStart plan, ReplicaStore* store,
-             replication::Transport* transport, Finished finished,
+             replication::Transport* transport, Apply apply, Finished finished,
              std::function<void(const wire::RebuildProgress&)> progress);
   ~RebuildJob();
 
@@ -77,6 +96,7 @@ class RebuildJob {
   wire::RebuildStart plan_;
   ReplicaStore* store_;
   replication::Transport* transport_;
+  Apply apply_;
   Finished finished_;
   std::function<void(const wire::RebuildProgress&)> progress_;
   uint32_t block_size_ = 0;

@@ -10,6 +10,9 @@
 
 namespace cstor::replica {
 
+// Unmaps a catching-up replica keeps for its rebuilds; past it the session starts over.
+constexpr size_t kMaxLiveUnmaps = 1 << 16;
+
 using replication::ConnId;
 using replication::MakeFrame;
 
@@ -55,6 +58,11 @@ struct ReplicaNode::Agent {
   bool snapshot_change_failed = false;
   std::unique_ptr<RebuildJob> rebuild;
   std::vector<std::unique_ptr<RebuildJob>> retired;  // finished; freed on the next tick
+  // Until its first rebuild of a session succeeds, the replica is catching up, and the
+  // unmaps it receives are kept for its rebuilds (see LiveUnmap).
+  bool catching_up = false;
+  std::vector<LiveUnmap> live_unmaps;
+  uint32_t block_size = 0;  // of its store, once asked
 };
 
 struct ReplicaNode::PeerSession {
@@ -152,6 +160,8 @@ void ReplicaNode::Disconnect(Agent& a, const Status& why) {
   a.snapshot_changes.clear();
   a.snapshot_change_running = false;
   a.snapshot_change_failed = false;
+  a.catching_up = false;
+  a.live_unmaps.clear();
   if (a.rebuild) {
     a.rebuild->Abandon();  // the target restarts it
     a.retired.push_back(std::move(a.rebuild));
@@ -260,6 +270,8 @@ void ReplicaNode::AgentFrame(Agent& a, wire::Frame f) {
       }
       a.stage = Agent::Stage::kActive;
       a.in_quorum = w->quorum;
+      a.catching_up = true;
+      a.live_unmaps.clear();
       a.backoff_micros = 0;
       a.last_error.clear();
       a.registrations++;
@@ -368,6 +380,14 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
       auto u = wire::Decode<wire::UnmapRequest>(f.payload);
       if (!u.ok()) return bad(u.status());
       store->AnnounceIo(u->io_seq);
+      if (a.catching_up) {
+        if (a.live_unmaps.size() >= kMaxLiveUnmaps) {
+          return Disconnect(a, Status::Aborted(fmt::format(
+                                   "more than {} unmaps while catching up; starting over",
+                                   kMaxLiveUnmaps)));
+        }
+        a.live_unmaps.push_back({u->offset, u->length, u->io_seq});
+      }
       return StartOrdered(a, u->offset, u->offset + u->length,
                           [store, u = *u, done](std::function<void()> finished) {
                             store->Unmap(u.offset, u.length, u.io_seq, [finished, done](Status st) {
@@ -517,11 +537,16 @@ void ReplicaNode::StartRebuild(Agent& a, const wire::Frame& request) {
                           a.config.replica_guid};
   a.rebuild = std::make_unique<RebuildJob>(
       id, *plan, a.config.store, transport_,
+      [this, &a](wire::BlockVersion v, uint64_t keep_at, bool live, ReplicaStore::Done done) {
+        ApplyRebuilt(a, std::move(v), keep_at, live, std::move(done));
+      },
       [this, &a, session, request, started = transport_->NowMicros()](Status st,
                                                                        wire::RebuildDone done) {
         if (a.rebuild) a.retired.push_back(std::move(a.rebuild));  // freed on the next tick
         a.last_error = st.ok() ? "" : st.message();
         if (st.ok()) {
+          a.catching_up = false;
+          a.live_unmaps.clear();
           a.rebuilds++;
           a.last_rebuild_bytes = done.copied_bytes;
           a.last_rebuild_micros = transport_->NowMicros() - started;
@@ -536,6 +561,23 @@ void ReplicaNode::StartRebuild(Agent& a, const wire::Frame& request) {
       });
   a.rebuild->Start();
   rebuild_conns_[a.rebuild->conn()] = &a;
+}
+
+void ReplicaNode::ApplyRebuilt(Agent& a, wire::BlockVersion v, uint64_t keep_at, bool live,
+                               ReplicaStore::Done done) {
+  // In order with live IO on the same block: an unmap that arrives while the copy is being
+  // applied waits for it, and one that arrived before it turns the copy into the unmap.
+  if (a.block_size == 0) a.block_size = a.config.store->GetInfo().block_size;
+  const uint64_t begin = v.block * a.block_size;
+  StartOrdered(a, begin, begin + a.block_size,
+               [&a, v = std::move(v), keep_at, live, done](std::function<void()> finished) mutable {
+                 if (live) ApplyLiveUnmaps(a.live_unmaps, a.block_size, v);
+                 a.config.store->ApplyVersion(std::move(v), keep_at,
+                                              [finished, done](Status st) {
+                                                finished();
+                                                done(st);
+                                              });
+               });
 }
 
 // ---- serving rebuild streams to peers ----

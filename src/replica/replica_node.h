@@ -91,6 +91,9 @@ class ReplicaNode : public replication::Handler {
   void AfterWritesBefore(Agent& a, uint64_t arrival, std::function<void()> fn);
   // Starts a write-like request on bytes [begin, end) once no earlier one overlapping it
   // is running or waiting; `run` gets the callback to call when the store is done.
+  // A block version from a rebuild, applied in order with live IO (see RebuildJob::Apply).
+  void ApplyRebuilt(Agent& a, wire::BlockVersion v, uint64_t keep_at, bool live,
+                    ReplicaStore::Done done);
   void StartOrdered(Agent& a, uint64_t begin, uint64_t end,
                     std::function<void(std::function<void()> finished)> run);
   void WriteDone(Agent& a, uint64_t arrival);
