@@ -3,14 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "base/random.h"
+#include "sim/sim_constants.h"
 
 namespace cstor::sim {
 namespace {
-
-constexpr size_t kSector = 512;
 
 void FillSector(uint64_t id, uint64_t sector, char* out) {
   std::memcpy(out, &id, 8);
@@ -38,11 +38,29 @@ std::string Checker::Content(uint64_t id, uint64_t first, uint64_t count) const 
   return out;
 }
 
+void Checker::WritesIn(uint64_t first_sector, std::string_view data, std::set<uint64_t>& out) {
+  for (size_t i = 0; i + kSector <= data.size(); i += kSector) {
+    uint64_t id = 0, at = 0;
+    std::memcpy(&id, data.data() + i, 8);
+    std::memcpy(&at, data.data() + i + 8, 8);
+    if (id != 0 && at == first_sector + i / kSector) out.insert(id);
+  }
+}
+
+bool Checker::MayBeGone(const WriteRec& w) const {
+  return w.ok && w.complete > last_flush_issue_ &&
+         static_cast<uint32_t>(std::popcount(w.lost_on)) > tolerated_;
+}
+
 void Checker::EndWrite(uint64_t id, uint64_t now, bool ok) {
   WriteRec& w = writes_[id - 1];
   w.complete = now;
   w.ok = ok;
   if (!ok) return;
+  if (MayBeGone(w)) {  // lost on enough replicas before it was acknowledged
+    w.required = false;
+    return;
+  }
   for (uint64_t s = w.first; s < w.first + w.count; s++) Record(s, now, static_cast<uint32_t>(id));
 }
 
@@ -55,10 +73,39 @@ void Checker::Record(uint64_t sector, uint64_t complete, uint32_t id) {
   acked_[sector].push_back(next);
 }
 
-void Checker::PowerLoss(uint64_t now) {
-  (void)now;
+void Checker::Lost(const std::set<uint64_t>& writes, uint32_t replica) {
+  bool changed = false;
+  auto lose = [&](uint32_t id) {
+    WriteRec& w = writes_[id - 1];
+    w.lost_on |= 1u << replica;
+    if (w.required && MayBeGone(w)) {
+      w.required = false;
+      changed = true;
+    }
+  };
+  for (uint64_t id : writes) {
+    if (id == 0 || id > writes_.size()) continue;
+    lose(static_cast<uint32_t>(id));
+    // What the replica held of a sector before this write is gone with it too (the write
+    // replaced it there), back to a write the last flush made durable.
+    const WriteRec& w = writes_[id - 1];
+    for (uint64_t sec = w.first; sec < w.first + w.count; sec++) {
+      const auto& ids = by_sector_[sec];
+      auto it = std::lower_bound(ids.begin(), ids.end(), static_cast<uint32_t>(id));
+      while (it != ids.begin()) {
+        uint32_t older = *--it;
+        const WriteRec& o = writes_[older - 1];
+        if (o.ok && o.complete <= last_flush_issue_) break;
+        lose(older);
+      }
+    }
+  }
+  if (changed) Rebuild();
+}
+
+void Checker::UnmapsMayBeLost() {
   for (auto& w : writes_) {
-    if (w.ok && w.complete > last_flush_issue_) w.required = false;
+    if (w.zeros && w.ok && w.complete > last_flush_issue_) w.required = false;
   }
   Rebuild();
 }

@@ -6,21 +6,32 @@
 //     read returns data older than the latest acknowledged write" (older: it finished before
 //     the acknowledged one was even issued).
 // A write that failed or was in flight when the target crashed may or may not have landed.
-// Once more than RF - CF replicas have lost unflushed data (a crash, a failed fsync, or
-// being left out when the target reconciled) since the last successful flush was issued,
-// only writes acknowledged before that flush was issued must survive (PowerLoss).
+// An acknowledged write may be gone only once more than RF - CF replicas have each lost
+// their copy of it before it was made durable — a crash or failed fsync took it from their
+// volatile state, or the target reconciled without them (Lost) — and only if it was
+// acknowledged after the last successful flush was issued. The sectors name their write,
+// so the simulated stores tell which writes they lost (WritesIn). Unmaps name nothing: one
+// may be gone once more than RF - CF replicas lost anything unflushed (UnmapsMayBeLost).
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cstor::sim {
 
 class Checker {
  public:
-  explicit Checker(uint64_t sectors) : by_sector_(sectors), acked_(sectors) {}
+  // tolerated: how many replicas may lose a write (RF - CF) before it may be gone.
+  Checker(uint64_t sectors, uint32_t tolerated)
+      : by_sector_(sectors), acked_(sectors), tolerated_(tolerated) {}
+
+  // The writes whose content fills `data`, sectors from first_sector on (zeros and foreign
+  // bytes name none).
+  static void WritesIn(uint64_t first_sector, std::string_view data, std::set<uint64_t>& out);
 
   // A write (or an unmap: zeros) of sectors [first, first + count) issued now.
   uint64_t BeginWrite(uint64_t now, uint64_t first, uint64_t count, bool zeros);
@@ -28,9 +39,11 @@ class Checker {
   std::string Content(uint64_t id, uint64_t first, uint64_t count) const;
   void EndWrite(uint64_t id, uint64_t now, bool ok);
   void FlushSucceeded(uint64_t issued_at) { last_flush_issue_ = std::max(last_flush_issue_, issued_at); }
-  // Too many replicas lost unflushed data: writes acknowledged after the last successful
+  // Replica number `replica` (0-31) lost its copies of these writes.
+  void Lost(const std::set<uint64_t>& writes, uint32_t replica);
+  // Too many replicas lost unflushed data: unmaps acknowledged after the last successful
   // flush was issued may be gone.
-  void PowerLoss(uint64_t now);
+  void UnmapsMayBeLost();
   void Grow(uint64_t sectors) {
     by_sector_.resize(sectors);
     acked_.resize(sectors);
@@ -41,6 +54,10 @@ class Checker {
   std::optional<std::string> CheckRead(uint64_t read_issue, uint64_t read_done, uint64_t first,
                                        const std::string& data) const;
   uint64_t writes() const { return writes_.size(); }
+  // Whether write id was acknowledged and must survive (not lost beyond what is tolerated).
+  bool Required(uint64_t id) const {
+    return id >= 1 && id <= writes_.size() && writes_[id - 1].ok && writes_[id - 1].required;
+  }
   // Issue time of the latest successful flush: writes acknowledged before it are durable.
   uint64_t last_flush_issue() const { return last_flush_issue_; }
 
@@ -51,7 +68,9 @@ class Checker {
     uint64_t issue = 0, complete = UINT64_MAX;
     bool ok = false;
     bool required = true;
+    uint32_t lost_on = 0;  // replicas that lost their copy, a bit each
   };
+  bool MayBeGone(const WriteRec& w) const;
   // The acknowledged write that makes a candidate (finished at candidate_complete) stale for
   // a read issued at read_issue, or 0.
   uint32_t Stale(uint64_t sector, uint64_t candidate_complete, uint64_t read_issue) const;
@@ -70,6 +89,7 @@ class Checker {
   std::vector<std::vector<uint32_t>> by_sector_;  // write ids per sector
   std::vector<std::vector<Acked>> acked_;
   uint64_t last_flush_issue_ = 0;
+  uint32_t tolerated_;
 };
 
 }  // namespace cstor::sim

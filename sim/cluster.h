@@ -53,7 +53,7 @@ class Cluster {
   struct Replica {
     std::string node, id;
     uint64_t guid = 0;
-    std::unique_ptr<SimStore> store;
+    std::unique_ptr<SimDisk> store;
     std::unique_ptr<replica::ReplicaNode> agent;
     replication::Transport* transport = nullptr;
     bool down = false;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "sim/cluster.h"
+#include "sim/sim_constants.h"
 
 namespace cstor::sim {
 
@@ -187,14 +188,15 @@ void Cluster::FaultCorruption(Replica& r) {
   // rebuilt, and the engine has no way yet to carry "this block is lost" to a new copy.
   if (!AllHealthy()) return;
   std::vector<uint64_t> blocks;
-  for (const auto& [b, blk] : r.store->live()) {
-    if (!blk.unmapped) blocks.push_back(b);
+  for (uint64_t b = 0; b < volume_bytes_ / kBlock; b++) {
+    auto blk = r.store->Look(b);
+    if (blk && !blk->unmapped) blocks.push_back(b);
   }
   if (blocks.empty()) return;
-  Count("corruption");
   uint64_t bad = blocks[world_.rng().Uniform(blocks.size())];
+  if (!r.store->Corrupt(bad)) return;
+  Count("corruption");
   Note(fmt::format("{} block {} corrupted", r.node, bad));
-  r.store->Corrupt(bad);
 }
 
 void Cluster::FaultTargetCrash(bool with_replica) {

@@ -5,6 +5,8 @@
 #include <cstdlib>
 
 #include "base/log.h"
+#include "sim/checker.h"
+#include "sim/sim_constants.h"
 
 namespace cstor::sim {
 namespace {
@@ -25,7 +27,7 @@ uint64_t WatchedBlock() {
   } while (0)
 
 SimStore::SimStore(SimWorld* world, std::string name, uint64_t size, uint32_t block_size)
-    : world_(world), name_(std::move(name)), size_(size), bs_(block_size), durable_size_(size) {
+    : SimDisk(world, std::move(name), block_size), size_(size), durable_size_(size) {
   // The store owns the commit loop; queued copies hold it weakly, so nothing leaks.
   commit_loop_ = std::make_shared<std::function<void()>>();
   std::weak_ptr<std::function<void()>> weak = commit_loop_;
@@ -44,15 +46,6 @@ void SimStore::SetBackgroundCommit(uint64_t lo, uint64_t hi) {
   if (!was_on && hi != 0) world_->After(world_->rng().Range(lo, hi), *commit_loop_);
 }
 
-void SimStore::Later(std::function<void()> fn) {
-  uint64_t delay = slow_hi_ != 0 ? world_->rng().Range(slow_lo_, slow_hi_)
-                                 : world_->rng().Range(20, 300);
-  uint64_t inc = incarnation_;
-  world_->After(delay, [this, inc, fn = std::move(fn)] {
-    if (alive_ && inc == incarnation_) fn();
-  });
-}
-
 Status SimStore::CheckRange(uint64_t offset, uint64_t length) const {
   if (offset % bs_ != 0 || length % bs_ != 0) {
     return Status::InvalidArgument(fmt::format("{}: IO [{}, +{}) is not whole blocks", name_,
@@ -60,10 +53,6 @@ Status SimStore::CheckRange(uint64_t offset, uint64_t length) const {
   }
   if (offset + length > size_) return Status::OutOfRange(fmt::format("{}: past the end", name_));
   return Status::Ok();
-}
-
-Status SimStore::Fenced() const {
-  return Status::IoError(fmt::format("{}: the pool is fenced after a failed fsync", name_));
 }
 
 // A write or unmap that fails: as in the engine, the checkpoint may no longer pass it.
@@ -82,7 +71,19 @@ uint64_t SimStore::CheckpointCandidate() const {
   return std::min(c, failed_cap_);
 }
 
+void SimStore::Received(uint64_t block, const std::string& data) {
+  Checker::WritesIn(block * bs_ / kSector, data, volatile_writes_[block]);
+}
+
+std::set<uint64_t> SimStore::HeldWrites() const {
+  std::set<uint64_t> out;
+  for (const auto& [b, blk] : live_) Checker::WritesIn(b * bs_ / kSector, blk.data, out);
+  for (const auto& [b, ids] : volatile_writes_) out.insert(ids.begin(), ids.end());
+  return out;
+}
+
 void SimStore::Commit() {
+  volatile_writes_.clear();
   durable_ = live_;
   durable_size_ = size_;
   checkpoint_ = std::max(checkpoint_, CheckpointCandidate());
@@ -90,7 +91,7 @@ void SimStore::Commit() {
 }
 
 void SimStore::Crash() {
-  incarnation_++;  // operations in flight never complete
+  Restarted();  // operations in flight never complete
   // Flushed data survives; of the rest, the engine may or may not have committed each block.
   std::map<uint64_t, Block> after = durable_;
   for (const auto& [b, blk] : live_) {
@@ -100,6 +101,14 @@ void SimStore::Crash() {
   for (const auto& [b, blk] : durable_) {
     if (!live_.contains(b) && world_->rng().OneIn(2)) after.erase(b);  // a removal landed
   }
+  // A block's writes since the last commit are gone unless the block was kept as it was.
+  std::set<uint64_t> lost;
+  for (const auto& [b, ids] : volatile_writes_) {
+    auto l = live_.find(b), a = after.find(b);
+    bool kept = l != live_.end() && a != after.end() && a->second == l->second;
+    if (!kept) lost.insert(ids.begin(), ids.end());
+  }
+  volatile_writes_.clear();
   live_ = after;
   durable_ = after;
   size_ = durable_size_;
@@ -111,15 +120,12 @@ void SimStore::Crash() {
   hold_.reset();
   failed_cap_ = UINT64_MAX;
   streams_.clear();
-  fenced_ = fail_flush_ = write_errors_ = false;
-  read_stall_ = 0;
+  if (on_lost_ && !lost.empty()) on_lost_(lost);
 }
 
-void SimStore::Corrupt(uint64_t block) { corrupt_.insert(block); }
-
-void SimStore::ClearFaults() {
-  slow_lo_ = slow_hi_ = read_stall_ = 0;
-  write_errors_ = fail_flush_ = false;
+bool SimStore::Corrupt(uint64_t block) {
+  corrupt_.insert(block);
+  return true;
 }
 
 void SimStore::FillForeign(uint64_t io_seq_base) {
@@ -129,6 +135,7 @@ void SimStore::FillForeign(uint64_t io_seq_base) {
     live_[b] = Block{io_seq_base + b, false, std::move(data)};
   }
   durable_ = live_;
+  volatile_writes_.clear();
   checkpoint_ = max_applied_ = durable_max_ = io_seq_base + size_ / bs_;
 }
 
@@ -139,10 +146,12 @@ const std::map<uint64_t, SimStore::Block>* SimStore::snapshot(const std::string&
   return nullptr;
 }
 
-std::string SimStore::ReadDirect(uint64_t block) const {
-  auto it = live_.find(block);
-  if (it == live_.end() || it->second.unmapped) return std::string(bs_, '\0');
-  return it->second.data;
+std::optional<SimDisk::Block> SimStore::Look(uint64_t block, const std::string& snapshot) const {
+  const auto* view = View(snapshot);
+  if (view == nullptr) return std::nullopt;
+  auto it = view->find(block);
+  if (it == view->end()) return std::nullopt;
+  return it->second;
 }
 
 const std::map<uint64_t, SimStore::Block>* SimStore::View(const std::string& snapshot) const {
@@ -198,6 +207,7 @@ void SimStore::Write(uint64_t offset, std::string data, uint64_t io_seq, Done do
       }
       WATCH(b, "block {} written io_seq {}", name_, b, io_seq);
       live_[b] = Block{io_seq, false, data.substr(i * bs_, bs_)};
+      Received(b, live_[b].data);
       corrupt_.erase(b);
     }
     inflight_.erase(inflight_.find(io_seq));
@@ -228,18 +238,7 @@ void SimStore::Unmap(uint64_t offset, uint64_t length, uint64_t io_seq, Done don
 void SimStore::Read(uint64_t offset, uint32_t length, DoneWith<std::string> done) {
   if (Status s = CheckRange(offset, length); !s.ok()) return Later([done, s] { done(s); });
   if (fenced_) return Later([this, done] { done(Fenced()); });
-  if (read_stall_ != 0) {
-    // The read is answered, but only after the stall, with what the disk holds then.
-    uint64_t inc = incarnation_;
-    world_->After(read_stall_, [this, inc, offset, length, done] {
-      if (!alive_ || inc != incarnation_) return;
-      std::string out;
-      for (uint64_t b = offset / bs_; b < (offset + length) / bs_; b++) out += ReadDirect(b);
-      done(std::move(out));
-    });
-    return;
-  }
-  Later([this, offset, length, done] {
+  LaterRead([this, offset, length, done] {
     std::string out;
     for (uint64_t b = offset / bs_; b < (offset + length) / bs_; b++) {
       WATCH(b, "block {} read: io_seq {}", name_, b, live_.contains(b) ? live_.at(b).io_seq : 0);
@@ -253,24 +252,8 @@ void SimStore::Read(uint64_t offset, uint32_t length, DoneWith<std::string> done
 }
 
 void SimStore::Flush(DoneWith<uint64_t> done) {
-  auto sync = [this, done] {
-    if (fenced_) return done(Fenced());
-    if (fail_flush_) {
-      // Like the engine after a failed fsync: nothing more is trusted or written.
-      fenced_ = true;
-      CSTOR_LOG_INFO("{}: fsync failed; the store is fenced", name_);
-      if (on_fence_) on_fence_();
-      return done(Status::IoError(name_ + ": fsync failed (EIO)"));
-    }
-    Commit();
-    done(checkpoint_);
-  };
-  if (flush_hi_ == 0) return Later(sync);
-  // A disk whose syncs are slow.
-  uint64_t inc = incarnation_;
-  world_->After(world_->rng().Range(flush_lo_, flush_hi_), [this, inc, sync] {
-    if (alive_ && inc == incarnation_) sync();
-  });
+  Sync([this] { Commit(); },
+       [this, done](Status s) { s.ok() ? done(checkpoint_) : done(std::move(s)); });
 }
 
 void SimStore::CreateSnapshot(std::string name, uint64_t io_seq, Done done) {
@@ -388,6 +371,7 @@ void SimStore::ApplyVersion(wire::BlockVersion v, uint64_t keep_at, Done done) {
     } else {
       if (v.data.size() != bs_) return done(Status::InvalidArgument("block of the wrong size"));
       live_[v.block] = Block{v.io_seq, false, v.data};
+      Received(v.block, v.data);
     }
     corrupt_.erase(v.block);
     done(Status::Ok());

@@ -9,58 +9,37 @@
 // faults: a slow disk, IO errors on writes, and a failed fsync, which fences the store as
 // the engine fences its pool (every later operation fails) until the process restarts.
 //
-// It stands in for the engine because the engine's background threads would make runs
-// non-deterministic; the engine's own contract is proved separately (tests/engine_*).
+// It is exact about which writes a crash takes away (for the checker), fast, and
+// deterministic; EngineDisk runs the real engine in its place on some seeds.
 #pragma once
 
 #include <map>
 #include <set>
 
-#include "replica/replica_store.h"
-#include "sim/sim_world.h"
+#include "sim/sim_disk.h"
 
 namespace cstor::sim {
 
-class SimStore final : public replica::ReplicaStore {
+class SimStore final : public SimDisk {
  public:
   SimStore(SimWorld* world, std::string name, uint64_t size, uint32_t block_size);
 
-  // ---- faults ----
-  void Crash();                                     // lose volatile state, keep durable
-  void Corrupt(uint64_t block);                     // its data fails the checksum
+  // ---- SimDisk ----
+  void Crash() override;
+  bool Corrupt(uint64_t block) override;
   bool corrupt(uint64_t block) const { return corrupt_.contains(block); }
-  // Latency of every operation while slow, in [lo, hi] microseconds; {0, 0}: normal.
-  void SetSlow(uint64_t lo, uint64_t hi) { slow_lo_ = lo, slow_hi_ = hi; }
-  void SetAlive(bool alive) { alive_ = alive; }     // a dead store never completes
-  // Commits on its own every [lo, hi] microseconds; {0, 0}: never (only flushes commit).
-  void SetBackgroundCommit(uint64_t lo, uint64_t hi);
-  void SetWriteErrors(bool on) { write_errors_ = on; }  // writes and unmaps fail with EIO
-  // Reads take this much longer (a disk that hangs on reads, not on writes); 0: normal.
-  void SetReadStall(uint64_t micros) { read_stall_ = micros; }
-  // Flushes take [lo, hi] microseconds (a disk whose syncs are slow); {0, 0}: as any IO.
-  void SetSlowFlush(uint64_t lo, uint64_t hi) { flush_lo_ = lo, flush_hi_ = hi; }
-  void FailNextFlush() { fail_flush_ = true; }         // its fsync fails: the store fences
-  bool fenced() const { return fenced_; }
-  void ClearFaults();  // well again: not slow, no errors, no stalls, no failing fsync
-  // Called when the store fences (its process is then restarted, as a pool manager would).
-  void OnFence(std::function<void()> fn) { on_fence_ = std::move(fn); }
+  void SetBackgroundCommit(uint64_t lo, uint64_t hi) override;
+  std::optional<Block> Look(uint64_t block, const std::string& snapshot = "") const override;
+  bool HasSnapshot(const std::string& name) const override { return snapshot(name) != nullptr; }
+  std::set<uint64_t> HeldWrites() const override;
   // Fills every block with bytes of another history (an earlier life of the volume, or
   // another volume), durable, at io sequences from io_seq_base up, checkpointed.
   void FillForeign(uint64_t io_seq_base);
-  // The live block map, for convergence checks: block -> (io_seq, data or "" when absent).
-  struct Block {
-    uint64_t io_seq = 0;
-    bool unmapped = false;
-    std::string data;  // block_size bytes unless unmapped
-    friend bool operator==(const Block&, const Block&) = default;
-  };
   const std::map<uint64_t, Block>& live() const { return live_; }
   const std::map<uint64_t, Block>* snapshot(const std::string& name) const;
-  std::string ReadDirect(uint64_t block) const;  // block_size bytes, zeros when absent
 
   // ---- ReplicaStore ----
   Info GetInfo() override;
-  Status Health() override { return fenced_ ? Fenced() : Status::Ok(); }
   void AnnounceIo(uint64_t io_seq) override { inflight_.insert(io_seq); }
   void Write(uint64_t offset, std::string data, uint64_t io_seq, Done done) override;
   void Read(uint64_t offset, uint32_t length, DoneWith<std::string> done) override;
@@ -95,29 +74,16 @@ class SimStore final : public replica::ReplicaStore {
     uint64_t since = 0;
   };
 
-  // Completes fn after a disk latency, unless the store crashed meanwhile.
-  void Later(std::function<void()> fn);
   Status CheckRange(uint64_t offset, uint64_t length) const;
-  Status Fenced() const;  // the error every operation gets once fenced
   void FailIo(uint64_t io_seq, Status s, Done done);
   void Commit();  // what a Flush or a background commit makes durable
+  void Received(uint64_t block, const std::string& data);  // volatile until Commit
   uint64_t CheckpointCandidate() const;
   wire::BlockVersion VersionOf(const std::map<uint64_t, Block>& blocks, uint64_t block) const;
   const std::map<uint64_t, Block>* View(const std::string& snapshot) const;
 
-  SimWorld* world_;
-  std::string name_;
   uint64_t size_;
-  uint32_t bs_;
-  uint64_t slow_lo_ = 0, slow_hi_ = 0;
-  bool alive_ = true;
-  bool write_errors_ = false;
-  uint64_t read_stall_ = 0;
-  uint64_t flush_lo_ = 0, flush_hi_ = 0;
-  std::function<void()> on_fence_;
-  bool fail_flush_ = false;
-  bool fenced_ = false;
-  uint64_t incarnation_ = 0;
+  std::map<uint64_t, std::set<uint64_t>> volatile_writes_;  // per block, since the last commit
 
   std::map<uint64_t, Block> live_, durable_;
   std::set<uint64_t> corrupt_;
