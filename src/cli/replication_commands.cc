@@ -77,10 +77,15 @@ nlohmann::json StatusJson(const replication::VolumeStatus& s) {
                         {"inflightWrites", r.inflight_writes},
                         {"inflightSyncs", r.inflight_syncs},
                         {"upSeconds", r.up_micros / 1'000'000},
-                        {"rebuildDoneBytes", r.rebuild_done_bytes},
-                        {"rebuildTotalBytes", r.rebuild_total_bytes},
                         {"rebuildAttempts", r.rebuild_attempts},
                         {"lastError", r.last_error}});
+    // Rebuild progress only while rebuilding, and a total only once the copy has seen
+    // enough of the source to estimate it: never a made-up 0 of 0.
+    if (r.mode == replication::ReplicaMode::kRebuilding) {
+      nlohmann::json progress = {{"doneBytes", r.rebuild_done_bytes}};
+      if (r.rebuild_total_bytes > 0) progress["totalBytes"] = r.rebuild_total_bytes;
+      replicas.back()["rebuild"] = std::move(progress);
+    }
   }
   return {{"volume", s.name},
           {"phase", replication::PhaseName(s.phase)},
@@ -105,9 +110,8 @@ std::string StatusLine(const replication::VolumeStatus& s) {
                                  replication::PhaseName(s.phase), s.message, s.io_seq);
   for (const auto& r : s.replicas) {
     line += fmt::format("; {} {}", r.id, replication::ModeName(r.mode));
-    if (r.mode == replication::ReplicaMode::kRebuilding && r.rebuild_total_bytes > 0) {
-      line += fmt::format(" {}/{}", FormatBytes(r.rebuild_done_bytes),
-                          FormatBytes(r.rebuild_total_bytes));
+    if (std::string progress = replication::RebuildProgressText(r); !progress.empty()) {
+      line += " " + progress;
     }
   }
   return line;

@@ -224,10 +224,13 @@ void RebuildJob::RequestBatch() {
             if (!st.ok()) return Fail(st.WithContext("read the source's stream"));
             auto batch = wire::Decode<wire::StreamBatch>(f.payload);
             if (!batch.ok()) return Fail(batch.status());
+            // The first batch of a phase gives the first estimate of its total: reported
+            // at once, as is the end of the phase.
+            const bool first = scanned_blocks_ == 0;
             scanned_blocks_ = batch->scanned_blocks;
             bool done = batch->done;
-            ApplyBatch(std::move(batch->blocks), [this, done] {
-              Report(false);
+            ApplyBatch(std::move(batch->blocks), [this, done, first] {
+              Report(first || done);
               if (!done) return RequestBatch();
               // This phase's copy is complete.
               if (!current_.create_after) {

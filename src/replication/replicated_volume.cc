@@ -12,26 +12,6 @@
 
 namespace cstor::replication {
 
-std::string_view PhaseName(Phase p) {
-  switch (p) {
-    case Phase::kInit: return "Init";
-    case Phase::kHealthy: return "Healthy";
-    case Phase::kDegraded: return "Degraded";
-    case Phase::kOffline: return "Offline";
-  }
-  return "?";
-}
-
-std::string_view ModeName(ReplicaMode m) {
-  switch (m) {
-    case ReplicaMode::kConnecting: return "Connecting";
-    case ReplicaMode::kDegraded: return "Degraded";
-    case ReplicaMode::kRebuilding: return "Rebuilding";
-    case ReplicaMode::kHealthy: return "Healthy";
-  }
-  return "?";
-}
-
 ReplicatedVolume::ReplicatedVolume(VolumeConfig config, Transport* transport)
     : config_(std::move(config)), transport_(transport), size_(config_.size) {
   CSTOR_CHECK(config_.replication_factor >= 1);

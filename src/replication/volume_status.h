@@ -38,6 +38,10 @@ struct ReplicaStatus {
   std::string last_error;
 };
 
+// A rebuilding replica's progress for people: "12 MiB/40 MiB (30%)", or "estimating"
+// before the copy has seen enough of its source to know the total; "" when not rebuilding.
+std::string RebuildProgressText(const ReplicaStatus& r);
+
 struct VolumeStatus {
   std::string name;
   Phase phase = Phase::kInit;
