@@ -122,7 +122,16 @@ class MemFileHandle final : public File {
     MutexLock l(&env_->mu_);
     CSTOR_RETURN_IF_ERROR(env_->CheckAlive(boot_));
     CSTOR_RETURN_IF_ERROR(env_->Tick());
-    node_->durable = node_->current;
+    // The durable image catches up by the writes since the last sync (equal to copying
+    // `current`, without copying every page of a large file at each sync).
+    for (const InFlight& op : node_->in_flight) {
+      if (op.truncate) {
+        node_->durable.Truncate(op.offset);
+        continue;
+      }
+      node_->durable.Write(op.offset, op.data.data(), op.data.size());
+      node_->durable.size = std::max(node_->durable.size, op.offset + op.data.size());
+    }
     node_->in_flight.clear();
     return Status::Ok();
   }
