@@ -1,5 +1,7 @@
 #include "sim/cluster.h"
 
+#include "sim/engine_disk.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -79,7 +81,11 @@ Cluster::Cluster(uint64_t seed, SimOptions options)
     r.node = fmt::format("r{}", i);
     r.id = fmt::format("replica-{}", i);
     r.guid = 1000 + i;
-    r.store = std::make_unique<SimStore>(&world_, r.node, volume_bytes_, kBlock);
+    if (options_.engine) {
+      r.store = std::make_unique<EngineDisk>(&world_, r.node, volume_bytes_, kBlock);
+    } else {
+      r.store = std::make_unique<SimStore>(&world_, r.node, volume_bytes_, kBlock);
+    }
     if (commit_mode == 1) r.store->SetBackgroundCommit(3'000'000, 15'000'000);
     if (commit_mode == 2) r.store->SetBackgroundCommit(200'000, 2'000'000);
     r.store->OnFence([this, i] { Fenced(replicas_[i - 1]); });
@@ -311,6 +317,9 @@ std::optional<std::string> Cluster::Run() {
 }
 
 std::optional<std::string> Cluster::FinalChecks() {
+  for (const auto& r : replicas_) {
+    if (auto broken = r.store->Broken()) return "storage broke: " + *broken;
+  }
   // Every block of the volume, read through the target.
   bool read_done = false;
   uint64_t now = world_.now();

@@ -27,6 +27,7 @@ struct SimOptions {
   uint64_t volume_blocks = 64;
   bool verbose = false;
   bool buggify = true;         // fault points inside the production code (base/buggify.h)
+  bool engine = false;         // replicas on the real engine (EngineDisk), not SimStore
 };
 
 struct SimStats {

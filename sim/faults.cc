@@ -140,6 +140,7 @@ void Cluster::FaultSlowDisk(Replica& r) {
 }
 
 void Cluster::FaultDiskErrors(Replica& r) {
+  if (!r.store->can_fail_writes()) return;
   Count("disk write errors");
   uint64_t d = world_.rng().Range(100'000, 3'000'000);
   r.store->SetWriteErrors(true);

@@ -9,7 +9,9 @@
 // block as the client expects, replicas identical, snapshots intact.
 //
 //   replication_sim [--seed N] [--seeds COUNT] [--seconds S] [--verbose] [--no-buggify]
-//                   [--stop-on-failure]
+//                   [--engine] [--stop-on-failure]
+//
+// --engine puts the replicas on the real engine (sim/engine_disk.h) instead of SimStore.
 //
 // A failing seed prints the command that replays it exactly.
 #include <fmt/format.h>
@@ -45,11 +47,13 @@ int main(int argc, char** argv) {
       options.verbose = true;
     } else if (a == "--no-buggify") {
       options.buggify = false;
+    } else if (a == "--engine") {
+      options.engine = true;
     } else if (a == "--stop-on-failure") {
       stop_on_failure = true;
     } else {
       fmt::print(stderr, "usage: replication_sim [--seed N] [--seeds COUNT] [--seconds S] "
-                         "[--verbose] [--no-buggify] [--stop-on-failure]\n");
+                         "[--verbose] [--no-buggify] [--engine] [--stop-on-failure]\n");
       return 2;
     }
   }
@@ -64,8 +68,9 @@ int main(int argc, char** argv) {
     if (failure) {
       failed++;
       fmt::print("seed {} FAILED {}\n  replay: build/release/sim/replication_sim --seed {} "
-                 "--seconds {}{} --verbose\n",
-                 seed, *failure, seed, options.seconds, options.buggify ? "" : " --no-buggify");
+                 "--seconds {}{}{} --verbose\n",
+                 seed, *failure, seed, options.seconds, options.buggify ? "" : " --no-buggify",
+                 options.engine ? " --engine" : "");
       std::fflush(stdout);
       if (stop_on_failure) break;
     }

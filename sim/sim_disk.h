@@ -42,6 +42,7 @@ class SimDisk : public replica::ReplicaStore {
   void SetSlow(uint64_t lo, uint64_t hi) { slow_lo_ = lo, slow_hi_ = hi; }
   void SetAlive(bool alive) { alive_ = alive; }  // a dead disk never completes
   void SetWriteErrors(bool on) { write_errors_ = on; }  // writes and unmaps fail with EIO
+  virtual bool can_fail_writes() const { return true; }  // whether it models that
   // Reads take this much longer (a disk that hangs on reads, not on writes); 0: normal.
   void SetReadStall(uint64_t micros) { read_stall_ = micros; }
   // Flushes take [lo, hi] microseconds (a disk whose syncs are slow); {0, 0}: as any IO.
@@ -62,6 +63,8 @@ class SimDisk : public replica::ReplicaStore {
   // The client writes it holds (named by its blocks, or received and not yet durable).
   virtual std::set<uint64_t> HeldWrites() const = 0;
   std::string ReadDirect(uint64_t block) const;  // block_size bytes, zeros when absent
+  // What went wrong with the storage itself (not a simulated fault: a finding), if anything.
+  virtual std::optional<std::string> Broken() const { return std::nullopt; }
   const std::string& name() const { return name_; }
 
   Status Health() override { return fenced_ ? Fenced() : Status::Ok(); }
