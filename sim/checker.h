@@ -54,6 +54,9 @@ class Checker {
   std::optional<std::string> CheckRead(uint64_t read_issue, uint64_t read_done, uint64_t first,
                                        const std::string& data) const;
   uint64_t writes() const { return writes_.size(); }
+  uint64_t IssuedAt(uint64_t id) const {
+    return id >= 1 && id <= writes_.size() ? writes_[id - 1].issue : 0;
+  }
   // Whether write id was acknowledged and must survive (not lost beyond what is tolerated).
   bool Required(uint64_t id) const {
     return id >= 1 && id <= writes_.size() && writes_[id - 1].ok && writes_[id - 1].required;

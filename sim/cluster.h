@@ -126,6 +126,8 @@ class Cluster {
   void FaultCorruption(Replica& r);
   void FaultTargetCrash(bool with_replica);
   void FaultPowerLoss();
+  // Every node loses power; `last` (if any) comes back after the reconcile grace period.
+  void PowerLossNow(Replica* last);
   void FaultStaleReplica();  // a replica from another life of the volume connects
   void Count(const char* fault) { stats_.faults[fault]++; }
   Replica& AnyReplica();

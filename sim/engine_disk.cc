@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <iterator>
 
 #include "base/log.h"
 #include "sim/checker.h"
@@ -24,7 +22,7 @@ EngineDisk::EngineDisk(SimWorld* world, std::string name, uint64_t size, uint32_
   *commit_loop_ = [this, weak] {
     auto self = weak.lock();
     if (!self || commit_hi_ == 0) return;
-    if (alive_ && !fenced_ && volume_) (void)volume_->Flush();
+    CommitNow();
     world_->After(world_->rng().Range(commit_lo_, commit_hi_), *self);
   };
   Open(/*create=*/true, size);
@@ -92,7 +90,7 @@ std::optional<Status> EngineDisk::Refused() const {
 
 void EngineDisk::Crash() {
   if (broken_) return;
-  const std::set<uint64_t> before = HeldWrites();
+  const std::vector<uint64_t> before = SectorWrites();
   Restarted();
   // The machine dies: the next write to the Env fails, and the pool goes without a clean
   // close. Power returns: what was not synced is kept, dropped or torn.
@@ -108,10 +106,13 @@ void EngineDisk::Crash() {
     CSTOR_LOG_ERROR("{}", *broken_);
     return;
   }
+  // A write is lost where a sector of it no longer holds it (a write may survive in one
+  // block and not in another).
   std::set<uint64_t> lost;
-  const std::set<uint64_t> after = HeldWrites();
-  std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
-                      std::inserter(lost, lost.end()));
+  const std::vector<uint64_t> after = SectorWrites();
+  for (size_t i = 0; i < before.size(); i++) {
+    if (before[i] != 0 && (i >= after.size() || after[i] != before[i])) lost.insert(before[i]);
+  }
   if (on_lost_ && !lost.empty()) on_lost_(lost);
 }
 
@@ -120,6 +121,10 @@ void EngineDisk::SetBackgroundCommit(uint64_t lo, uint64_t hi) {
   commit_lo_ = lo;
   commit_hi_ = hi;
   if (!was_on && hi != 0) world_->After(world_->rng().Range(lo, hi), *commit_loop_);
+}
+
+void EngineDisk::CommitNow() {
+  if (alive_ && !fenced_ && volume_) (void)volume_->Flush();
 }
 
 std::optional<SimDisk::Block> EngineDisk::Look(uint64_t block, const std::string& snapshot) const {
@@ -137,6 +142,23 @@ bool EngineDisk::HasSnapshot(const std::string& name) const {
     if (s.name == name) return true;
   }
   return false;
+}
+
+std::vector<uint64_t> EngineDisk::SectorWrites() const {
+  std::vector<uint64_t> out;
+  if (!volume_) return out;
+  for (uint64_t b = 0; b < volume_->size() / bs_; b++) {
+    auto blk = Look(b);
+    for (uint64_t i = 0; i < bs_ / kSector; i++) {
+      std::set<uint64_t> one;
+      if (blk && !blk->unmapped) {
+        Checker::WritesIn(b * bs_ / kSector + i,
+                          std::string_view(blk->data).substr(i * kSector, kSector), one);
+      }
+      out.push_back(one.empty() ? 0 : *one.begin());
+    }
+  }
+  return out;
 }
 
 std::set<uint64_t> EngineDisk::HeldWrites() const {

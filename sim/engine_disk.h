@@ -36,6 +36,7 @@ class EngineDisk final : public SimDisk {
   bool can_fail_writes() const override { return false; }
   std::optional<std::string> Broken() const override { return broken_; }
   void SetBackgroundCommit(uint64_t lo, uint64_t hi) override;
+  void CommitNow() override;
   std::optional<Block> Look(uint64_t block, const std::string& snapshot = "") const override;
   bool HasSnapshot(const std::string& name) const override;
   std::set<uint64_t> HeldWrites() const override;
@@ -69,6 +70,8 @@ class EngineDisk final : public SimDisk {
   // Runs fn (an engine call) after a disk latency, unless the disk crashes first; queued
   // calls are dropped at a crash, before the engine they refer to goes.
   void Work(std::function<void()> fn);
+  // Per sector of the live volume, the client write it holds (0: none).
+  std::vector<uint64_t> SectorWrites() const;
   // The error for a call the disk refuses before the engine sees it (fenced, or broken).
   std::optional<Status> Refused() const;
 

@@ -96,7 +96,13 @@ void Cluster::WatchRebuilds() {
       if (r.id != st.id) continue;
       if (ImpairedNow() >= 2 && !world_.rng().OneIn(4)) return;
       Count("crash during a rebuild");
-      return FaultReplicaCrash(world_.rng().OneIn(3) ? AnyReplica() : r);
+      Replica& victim = world_.rng().OneIn(3) ? AnyReplica() : r;
+      if (world_.rng().OneIn(2)) return FaultReplicaCrash(victim);
+      // It commits on its own first (its checkpoint moves if nothing holds it), takes some
+      // more writes, then dies.
+      if (!victim.down) victim.store->CommitNow();
+      return world_.After(world_.rng().Range(1'000, 100'000),
+                          [this, &victim] { FaultReplicaCrash(victim); });
     }
   }
 }
@@ -202,6 +208,20 @@ void Cluster::FaultCorruption(Replica& r) {
 
 void Cluster::FaultTargetCrash(bool with_replica) {
   if (target_down_) return;
+  if (with_replica && world_.rng().OneIn(2)) {
+    // The replica commits on its own (so it may come back with the highest checkpoint),
+    // takes more writes, then dies with the target, losing them.
+    Replica& r = AnyReplica();
+    if (!r.down) r.store->CommitNow();
+    Note(r.node + " commits on its own");
+    return world_.After(world_.rng().Range(1'000, 200'000), [this, &r] {
+      if (target_down_ || r.down) return;
+      Count("target and replica crash");
+      CrashTarget();
+      RestartTargetAfter(world_.rng().Range(100'000, 3'000'000));
+      FaultReplicaCrash(r);
+    });
+  }
   Count(with_replica ? "target and replica crash" : "target crash");
   CrashTarget();
   RestartTargetAfter(world_.rng().Range(100'000, 3'000'000));
@@ -223,11 +243,22 @@ void Cluster::FaultStaleReplica() {
 
 void Cluster::FaultPowerLoss() {
   if (target_down_) return;
+  if (world_.rng().OneIn(3)) {
+    // One replica commits on its own first, so that it holds writes the others then lose
+    // (and, kept away below, comes back holding io sequences the new quorum never saw).
+    Replica& early = AnyReplica();
+    if (!early.down) early.store->CommitNow();
+    return world_.After(world_.rng().Range(100, 20'000), [this, &early] { PowerLossNow(&early); });
+  }
+  PowerLossNow(world_.rng().OneIn(2) ? &AnyReplica() : nullptr);
+}
+
+void Cluster::PowerLossNow(Replica* last) {
+  if (target_down_) return;
   Count("power loss");
   Note("power loss");
   CrashTarget();
   RestartTargetAfter(world_.rng().Range(200'000, 2'000'000));
-  Replica* last = world_.rng().OneIn(2) ? &AnyReplica() : nullptr;
   for (auto& r : replicas_) {
     // Staggered: some come back late, one of them often after the target has waited its
     // grace period and formed a quorum without it.

@@ -18,8 +18,11 @@ std::string SimDisk::ReadDirect(uint64_t block) const {
 }
 
 void SimDisk::Later(std::function<void()> fn) {
-  uint64_t delay = slow_hi_ != 0 ? world_->rng().Range(slow_lo_, slow_hi_)
-                                 : world_->rng().Range(20, 300);
+  // Now and then an operation takes far longer than its neighbours (a disk's tail
+  // latency), so that operations issued together complete in every order.
+  uint64_t delay = slow_hi_ != 0          ? world_->rng().Range(slow_lo_, slow_hi_)
+                   : world_->rng().OneIn(64) ? world_->rng().Range(1'000, 30'000)
+                                             : world_->rng().Range(20, 300);
   uint64_t inc = incarnation_;
   world_->After(delay, [this, inc, fn = std::move(fn)] {
     if (alive_ && inc == incarnation_) fn();

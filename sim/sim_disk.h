@@ -38,6 +38,8 @@ class SimDisk : public replica::ReplicaStore {
   virtual bool Corrupt(uint64_t block) = 0;
   // Commits on its own every [lo, hi] microseconds; {0, 0}: never (only flushes commit).
   virtual void SetBackgroundCommit(uint64_t lo, uint64_t hi) = 0;
+  // A background commit, now (as the engine may commit at any moment).
+  virtual void CommitNow() = 0;
   // Latency of every operation while slow, in [lo, hi] microseconds; {0, 0}: normal.
   void SetSlow(uint64_t lo, uint64_t hi) { slow_lo_ = lo, slow_hi_ = hi; }
   void SetAlive(bool alive) { alive_ = alive; }  // a dead disk never completes

@@ -29,6 +29,9 @@ class SimStore final : public SimDisk {
   bool Corrupt(uint64_t block) override;
   bool corrupt(uint64_t block) const { return corrupt_.contains(block); }
   void SetBackgroundCommit(uint64_t lo, uint64_t hi) override;
+  void CommitNow() override {
+    if (alive_ && !fenced_) Commit();
+  }
   std::optional<Block> Look(uint64_t block, const std::string& snapshot = "") const override;
   bool HasSnapshot(const std::string& name) const override { return snapshot(name) != nullptr; }
   std::set<uint64_t> HeldWrites() const override;
