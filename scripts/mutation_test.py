@@ -2,9 +2,10 @@
 """Mutation test of the replication proof.
 
 Applies each deliberate break listed in sim/mutants.txt, one at a time, to a copy of the
-tree, builds replication_sim there and runs it over the seed budget, stopping at the first
-failing seed. A break the simulation does not catch means the proof has a hole. Prints one
-line per mutant and `caught K of N`; exits 0 only when every mutant is caught.
+tree, builds the simulation there and runs its directed scenarios (sim_scenarios_test),
+then, if they pass, replication_sim over the seed budget, stopping at the first failing
+seed. A break neither catches means the proof has a hole. Prints one line per mutant and
+`caught K of N`; exits 0 only when every mutant is caught.
 
   scripts/mutation_test.py [--seeds N] [--seconds S] [--only NAME ...] [--dir DIR]
 
@@ -101,7 +102,8 @@ def build(tree, out):
                         "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
                         "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g0", "-DCSTOR_WERROR=OFF"],
                        check=True, stdout=subprocess.DEVNULL)
-    r = subprocess.run(["ninja", "-C", out, "replication_sim"], capture_output=True, text=True)
+    r = subprocess.run(["ninja", "-C", out, "replication_sim", "sim_scenarios_test"],
+                       capture_output=True, text=True)
     if r.returncode != 0:
         print(r.stdout[-4000:], r.stderr[-2000:])
     return r.returncode == 0
@@ -183,14 +185,23 @@ def main():
                     f.write(text)
             if not build(tree, out):
                 sys.exit(f"mutant {m['name']} does not build")
-            rc, output = run_sim(os.path.join(out, "sim", "replication_sim"), args)
+            scenarios = subprocess.run([os.path.join(out, "sim", "sim_scenarios_test"),
+                                        "--gtest_brief=1"], capture_output=True, text=True)
+            rc, output = (scenarios.returncode, scenarios.stdout) if scenarios.returncode != 0 \
+                else run_sim(os.path.join(out, "sim", "replication_sim"), args)
         finally:
             for rel in files:
                 with open(os.path.join(tree, rel), "w") as f:
                     f.write(originals[rel])
         secs = time.time() - start
         failed = [l for l in output.splitlines() if " FAILED " in l]
-        if rc != 0 and failed:
+        failed_scenarios = [l.split("]", 1)[1].strip() for l in output.splitlines()
+                            if l.startswith("[  FAILED  ]") and "." in l]
+        if rc != 0 and failed_scenarios:
+            caught += 1
+            print(f"  caught  {m['name']:30} by scenario {failed_scenarios[0]} ({secs:.0f} s)",
+                  flush=True)
+        elif rc != 0 and failed:
             caught += 1
             seed, _, why = failed[0].partition(" FAILED ")
             print(f"  caught  {m['name']:30} {seed} ({secs:.0f} s): {why[:150]}", flush=True)

@@ -108,6 +108,12 @@ class Rig {
     replicas_[i].agent.reset();
     replicas_[i].store->Crash();
   }
+  Status CreateSnapshot(const std::string& name) {
+    std::optional<Status> out;
+    target_->CreateSnapshot(name, [&](Status s) { out = s; });
+    RunUntil([&] { return out.has_value(); }, 60'000'000);
+    return out.value_or(Status::Internal("snapshot never finished"));
+  }
   Status Flush() {
     std::optional<Status> out;
     target_->Flush([&](Status s) { out = s; });
@@ -251,6 +257,61 @@ TEST(Scenarios, UnmapDuringRebuildBeatsTheOlderCopy) {
     }
   }
   EXPECT_GT(exercised, 0) << "no unmap reached a rebuilding replica";
+}
+
+// After a target restart without a replica that holds writes the others lost, new writes
+// must get io sequences above everything that replica holds: when it comes back, its
+// rebuild copies only blocks newer than its checkpoint, and new writes numbered below it
+// would never reach it (the io-sequence margin).
+TEST(Scenarios, NewWritesOutnumberWhatAnAbsentReplicaHolds) {
+  int exercised = 0;
+  for (uint64_t seed = 1; seed <= 8; seed++) {
+    Rig rig(seed);
+    ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 5'000'000));
+    for (uint64_t b = 0; b < kBlocks; b++) ASSERT_TRUE(rig.Write(b, 'a').ok());
+    ASSERT_TRUE(rig.Flush().ok());
+    for (uint64_t b = 0; b < kBlocks; b++) ASSERT_TRUE(rig.Write(b, 'b').ok());
+    // Only the third replica makes them durable; the power fails; it stays away.
+    rig.store(2).CommitNow();
+    rig.CrashTarget();
+    for (int i = 0; i < 3; i++) rig.CrashReplica(i);
+    const uint64_t held = rig.store(2).GetInfo().max_io_seq;
+    if (std::max(rig.store(0).GetInfo().max_io_seq, rig.store(1).GetInfo().max_io_seq) >= held) {
+      continue;  // the others kept its last write: nothing to outnumber
+    }
+    exercised++;
+    rig.world().Partition(rig.node(2), "target");
+    rig.StartTarget();
+    rig.StartReplica(0);
+    rig.StartReplica(1);
+    rig.StartReplica(2);
+    ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 2; }, 60'000'000));
+    for (uint64_t b = 0; b < kBlocks; b++) ASSERT_TRUE(rig.Write(b, 'c').ok());
+    rig.world().Heal(rig.node(2), "target");
+    ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 60'000'000));
+    rig.RunFor(2'000'000);
+    for (uint64_t b = 0; b < kBlocks; b++) {
+      EXPECT_TRUE(rig.store(2).ReadDirect(b) == std::string(kBlock, 'c'))
+          << "seed " << seed << ": block " << b << " missed a write made while it was away";
+    }
+  }
+  EXPECT_GT(exercised, 0) << "no seed left the absent replica holding more than the others";
+}
+
+// A snapshot that only one replica could take is not taken: one copy is less than the
+// quorum that must survive the loss of RF - CF replicas.
+TEST(Scenarios, SnapshotOnOneReplicaFails) {
+  Rig rig(3);
+  ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 5'000'000));
+  ASSERT_TRUE(rig.Write(1, 's').ok());
+  rig.store(0).SetWriteErrors(true);
+  rig.store(1).SetWriteErrors(true);
+  EXPECT_FALSE(rig.CreateSnapshot("only-one").ok())
+      << "a snapshot one replica of three took was reported taken";
+  rig.store(0).SetWriteErrors(false);
+  rig.store(1).SetWriteErrors(false);
+  // And the volume gets over it: the replicas that failed are rebuilt.
+  EXPECT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 60'000'000));
 }
 
 }  // namespace

@@ -148,7 +148,17 @@ void Cluster::IssueFlush() {
   target_->Flush([this, now, ctx](Status s) {
     outstanding_--;
     Finished("flush", ctx, s);
-    if (s.ok()) checker_.FlushSucceeded(now);
+    if (!s.ok()) return;
+    checker_.FlushSucceeded(now);
+    // Now and then the power fails just after a flush is acknowledged: everything it
+    // promised must survive, even if a replica answered before the work was on its disk.
+    if (faults_on_ && world_.rng().OneIn(1500)) {
+      world_.After(world_.rng().Range(0, 500), [this] {
+        if (ImpairedNow() >= 1 && !world_.rng().OneIn(4)) return;
+        Count("power loss after a flush");
+        PowerLossNow(world_.rng().OneIn(2) ? &AnyReplica() : nullptr);
+      });
+    }
   });
 }
 
@@ -166,6 +176,9 @@ void Cluster::IssueSnapshotOp() {
   outstanding_++;
   if (world_.rng().OneIn(3)) world_.After(world_.rng().Range(0, 3000), [this] { AimedFault(); });
   if (world_.rng().OneIn(2) || snaps_.empty()) {
+    // Sometimes a replica's disk fails just as the snapshot is taken there: the snapshot
+    // must then reach a quorum without it, or fail.
+    if (world_.rng().OneIn(4)) FaultDiskErrors(AnyReplica());
     std::string name = fmt::format("snap-{}", next_snap_++);
     return target_->CreateSnapshot(name, [this, name, now](Status s) {
       outstanding_--;
