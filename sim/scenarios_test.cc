@@ -314,5 +314,18 @@ TEST(Scenarios, SnapshotOnOneReplicaFails) {
   EXPECT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 60'000'000));
 }
 
+// A flush that only one replica could carry out did not make anything durable on a quorum:
+// it fails (and the replicas whose fsync failed are fenced, restarted and rebuilt).
+TEST(Scenarios, FlushOnOneReplicaFails) {
+  Rig rig(4);
+  ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 5'000'000));
+  ASSERT_TRUE(rig.Write(2, 'f').ok());
+  for (int i = 0; i < 2; i++) {  // their fsyncs fail, and only after the third's succeeded
+    rig.store(i).FailNextFlush();
+    rig.store(i).SetSlowFlush(500'000, 1'000'000);
+  }
+  EXPECT_FALSE(rig.Flush().ok()) << "a flush one replica of three carried out was reported done";
+}
+
 }  // namespace
 }  // namespace cstor::sim
