@@ -15,22 +15,39 @@ constexpr uint64_t kReportMicros = 1'000'000;
 
 using replication::MakeFrame;
 
-void ApplyLiveUnmaps(const std::vector<LiveUnmap>& unmaps, uint32_t block_size,
-                     wire::BlockVersion& v) {
-  if (v.flags & wire::BlockVersion::kAbsent) return;
-  // Linear: a catching-up replica sees few unmaps (the node bounds them), each one range
-  // however large.
-  const LiveUnmap* newest = nullptr;
-  const uint64_t begin = v.block * block_size, end = begin + block_size;
-  for (const auto& u : unmaps) {
-    if (u.offset <= begin && end <= u.offset + u.length && u.io_seq > v.io_seq &&
-        (!newest || u.io_seq > newest->io_seq)) {
-      newest = &u;
+void LiveUnmaps::Add(uint64_t first, uint64_t end, uint64_t io_seq) {
+  if (first >= end) return;
+  // Cut what it overlaps: a range starting before it keeps its head (and its tail, if it
+  // reaches past the new one); ranges starting inside it keep only their tail.
+  auto it = ranges_.lower_bound(first);
+  if (it != ranges_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.end > first) {
+      if (prev->second.end > end) ranges_[end] = {prev->second.end, prev->second.io_seq};
+      prev->second.end = first;
     }
   }
-  if (!newest) return;
+  while (it != ranges_.end() && it->first < end) {
+    if (it->second.end > end) ranges_[end] = {it->second.end, it->second.io_seq};
+    it = ranges_.erase(it);
+  }
+  ranges_[first] = {end, io_seq};
+}
+
+std::optional<uint64_t> LiveUnmaps::Covering(uint64_t block) const {
+  auto it = ranges_.upper_bound(block);
+  if (it == ranges_.begin()) return std::nullopt;
+  --it;
+  if (block >= it->second.end) return std::nullopt;
+  return it->second.io_seq;
+}
+
+void ApplyLiveUnmaps(const LiveUnmaps& unmaps, wire::BlockVersion& v) {
+  if (v.flags & wire::BlockVersion::kAbsent) return;
+  auto io_seq = unmaps.Covering(v.block);
+  if (!io_seq || *io_seq <= v.io_seq) return;
   v.flags = wire::BlockVersion::kUnmapped;
-  v.io_seq = newest->io_seq;
+  v.io_seq = *io_seq;
   v.data.clear();
 }
 

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,17 +28,28 @@
 
 namespace cstor::replica {
 
-// A live unmap the replica received while catching up: bytes [offset, offset + length) at
-// io_seq. Where the replica had no block to unmap it keeps no record of it, so a rebuild
-// must not bring an older copy of such a block back.
-struct LiveUnmap {
-  uint64_t offset = 0, length = 0, io_seq = 0;
+// The whole blocks a catching-up replica received live unmaps for, each with the io
+// sequence of the newest unmap covering it. Where the replica had no block to unmap it keeps
+// no record of it, so a rebuild must not bring an older copy of such a block back
+// (ApplyLiveUnmaps). Disjoint ranges of blocks; stamped IO reaches a replica in io-sequence
+// order, so a later unmap replaces what it overlaps.
+class LiveUnmaps {
+ public:
+  void Add(uint64_t first, uint64_t end, uint64_t io_seq);
+  // The io sequence of the unmap covering block, if any.
+  std::optional<uint64_t> Covering(uint64_t block) const;
+  size_t ranges() const { return ranges_.size(); }
+  void Clear() { ranges_.clear(); }
+
+ private:
+  struct Range {
+    uint64_t end, io_seq;
+  };
+  std::map<uint64_t, Range> ranges_;  // first block -> range
 };
-// If one of `unmaps` covers v's whole block and is newer than v, v becomes that unmap.
-// Partial blocks at either end of an unmap were written as zeros: a rebuild keeps them as
-// it keeps any live write.
-void ApplyLiveUnmaps(const std::vector<LiveUnmap>& unmaps, uint32_t block_size,
-                     wire::BlockVersion& v);
+
+// If an unmap in `unmaps` covers v's block and is newer than v, v becomes that unmap.
+void ApplyLiveUnmaps(const LiveUnmaps& unmaps, wire::BlockVersion& v);
 
 class RebuildJob {
  public:

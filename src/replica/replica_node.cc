@@ -10,7 +10,8 @@
 
 namespace cstor::replica {
 
-// Unmaps a catching-up replica keeps for its rebuilds; past it the session starts over.
+// Disjoint unmapped ranges a catching-up replica keeps for its rebuilds; past it the session
+// starts over.
 constexpr size_t kMaxLiveUnmaps = 1 << 16;
 
 using replication::ConnId;
@@ -58,10 +59,10 @@ struct ReplicaNode::Agent {
   bool snapshot_change_failed = false;
   std::unique_ptr<RebuildJob> rebuild;
   std::vector<std::unique_ptr<RebuildJob>> retired;  // finished; freed on the next tick
-  // Until its first rebuild of a session succeeds, the replica is catching up, and the
-  // unmaps it receives are kept for its rebuilds (see LiveUnmap).
+  // From registration until the target says it is healthy, the replica is catching up,
+  // and the unmaps it receives are kept for its rebuilds (see LiveUnmaps).
   bool catching_up = false;
-  std::vector<LiveUnmap> live_unmaps;
+  LiveUnmaps live_unmaps;
   uint32_t block_size = 0;  // of its store, once asked
 };
 
@@ -161,7 +162,7 @@ void ReplicaNode::Disconnect(Agent& a, const Status& why) {
   a.snapshot_change_running = false;
   a.snapshot_change_failed = false;
   a.catching_up = false;
-  a.live_unmaps.clear();
+  a.live_unmaps.Clear();
   if (a.rebuild) {
     a.rebuild->Abandon();  // the target restarts it
     a.retired.push_back(std::move(a.rebuild));
@@ -271,7 +272,7 @@ void ReplicaNode::AgentFrame(Agent& a, wire::Frame f) {
       a.stage = Agent::Stage::kActive;
       a.in_quorum = w->quorum;
       a.catching_up = true;
-      a.live_unmaps.clear();
+      a.live_unmaps.Clear();
       a.backoff_micros = 0;
       a.last_error.clear();
       a.registrations++;
@@ -379,15 +380,19 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
     case wire::Op::kUnmap: {
       auto u = wire::Decode<wire::UnmapRequest>(f.payload);
       if (!u.ok()) return bad(u.status());
-      store->AnnounceIo(u->io_seq);
       if (a.catching_up) {
-        if (a.live_unmaps.size() >= kMaxLiveUnmaps) {
+        // Before announcing it: an announced io sequence must be submitted.
+        if (a.live_unmaps.ranges() >= kMaxLiveUnmaps) {
           return Disconnect(a, Status::Aborted(fmt::format(
-                                   "more than {} unmaps while catching up; starting over",
+                                   "more than {} unmapped ranges while catching up; starting over",
                                    kMaxLiveUnmaps)));
         }
-        a.live_unmaps.push_back({u->offset, u->length, u->io_seq});
+        if (a.block_size == 0) a.block_size = store->GetInfo().block_size;
+        const uint64_t bs = a.block_size;
+        // Whole blocks only: the target sends partial ends as writes of zeros.
+        a.live_unmaps.Add((u->offset + bs - 1) / bs, (u->offset + u->length) / bs, u->io_seq);
       }
+      store->AnnounceIo(u->io_seq);
       return StartOrdered(a, u->offset, u->offset + u->length,
                           [store, u = *u, done](std::function<void()> finished) {
                             store->Unmap(u.offset, u.length, u.io_seq, [finished, done](Status st) {
@@ -491,6 +496,9 @@ void ReplicaNode::Serve(Agent& a, wire::Frame f) {
     case wire::Op::kRebuildStart:
       return StartRebuild(a, f);
     case wire::Op::kHealthy:
+      // Caught up: nothing will be rebuilt in this session any more.
+      a.catching_up = false;
+      a.live_unmaps.Clear();
       store->HoldCheckpoint(std::nullopt);
       return done(Status::Ok());
     default:
@@ -545,8 +553,6 @@ void ReplicaNode::StartRebuild(Agent& a, const wire::Frame& request) {
         if (a.rebuild) a.retired.push_back(std::move(a.rebuild));  // freed on the next tick
         a.last_error = st.ok() ? "" : st.message();
         if (st.ok()) {
-          a.catching_up = false;
-          a.live_unmaps.clear();
           a.rebuilds++;
           a.last_rebuild_bytes = done.copied_bytes;
           a.last_rebuild_micros = transport_->NowMicros() - started;
@@ -571,7 +577,7 @@ void ReplicaNode::ApplyRebuilt(Agent& a, wire::BlockVersion v, uint64_t keep_at,
   const uint64_t begin = v.block * a.block_size;
   StartOrdered(a, begin, begin + a.block_size,
                [&a, v = std::move(v), keep_at, live, done](std::function<void()> finished) mutable {
-                 if (live) ApplyLiveUnmaps(a.live_unmaps, a.block_size, v);
+                 if (live) ApplyLiveUnmaps(a.live_unmaps, v);
                  a.config.store->ApplyVersion(std::move(v), keep_at,
                                               [finished, done](Status st) {
                                                 finished();
