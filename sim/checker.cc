@@ -90,15 +90,32 @@ void Checker::Lost(const std::set<uint64_t>& writes, uint32_t replica) {
     // replaced it there), back to a write the last flush made durable.
     const WriteRec& w = writes_[id - 1];
     for (uint64_t sec = w.first; sec < w.first + w.count; sec++) {
-      const auto& ids = by_sector_[sec];
-      auto it = std::lower_bound(ids.begin(), ids.end(), static_cast<uint32_t>(id));
-      while (it != ids.begin()) {
-        uint32_t older = *--it;
-        const WriteRec& o = writes_[older - 1];
-        if (o.ok && o.complete <= last_flush_issue_) break;
-        lose(older);
-      }
+      changed |= LoseBack(sec, static_cast<uint32_t>(id), replica);
     }
+  }
+  if (changed) Rebuild();
+}
+
+bool Checker::LoseBack(uint64_t sector, uint32_t before, uint32_t replica) {
+  bool changed = false;
+  const auto& ids = by_sector_[sector];
+  auto it = std::lower_bound(ids.begin(), ids.end(), before);
+  while (it != ids.begin()) {
+    WriteRec& o = writes_[*--it - 1];
+    if (o.ok && o.complete <= last_flush_issue_) break;
+    o.lost_on |= 1u << replica;
+    if (o.required && MayBeGone(o)) {
+      o.required = false;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+void Checker::LostUnder(uint64_t first, uint64_t count, uint32_t replica) {
+  bool changed = false;
+  for (uint64_t sec = first; sec < first + count && sec < by_sector_.size(); sec++) {
+    changed |= LoseBack(sec, UINT32_MAX, replica);
   }
   if (changed) Rebuild();
 }

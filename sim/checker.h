@@ -41,6 +41,9 @@ class Checker {
   void FlushSucceeded(uint64_t issued_at) { last_flush_issue_ = std::max(last_flush_issue_, issued_at); }
   // Replica number `replica` (0-31) lost its copies of these writes.
   void Lost(const std::set<uint64_t>& writes, uint32_t replica);
+  // Replica number `replica` holds an unmap over sectors [first, first + count): what it
+  // held there before is gone with it if that unmap is lost (unmaps name no write).
+  void LostUnder(uint64_t first, uint64_t count, uint32_t replica);
   // Too many replicas lost unflushed data: unmaps acknowledged after the last successful
   // flush was issued may be gone.
   void UnmapsMayBeLost();
@@ -74,6 +77,9 @@ class Checker {
     uint32_t lost_on = 0;  // replicas that lost their copy, a bit each
   };
   bool MayBeGone(const WriteRec& w) const;
+  // Marks writes of `sector` issued before `before` (all: UINT64_MAX) lost on `replica`,
+  // back to one the last flush made durable; returns whether a required one became not so.
+  bool LoseBack(uint64_t sector, uint32_t before, uint32_t replica);
   // The acknowledged write that makes a candidate (finished at candidate_complete) stale for
   // a read issued at read_issue, or 0.
   uint32_t Stale(uint64_t sector, uint64_t candidate_complete, uint64_t read_issue) const;

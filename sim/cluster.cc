@@ -241,6 +241,12 @@ void Cluster::OnReconciled(const std::vector<std::string>& from) {
       continue;
     }
     checker_.Lost(r.store->HeldWrites(), static_cast<uint32_t>(i));
+    // Where it holds an unmap, what the unmap replaced is gone from it too.
+    for (uint64_t b = 0; b < volume_bytes_ / kBlock; b++) {
+      if (auto blk = r.store->Look(b); blk && blk->unmapped) {
+        checker_.LostUnder(b * kBlock / kSector, kBlock / kSector, static_cast<uint32_t>(i));
+      }
+    }
     LostUnflushed(r);
   }
 }
