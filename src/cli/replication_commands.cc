@@ -346,8 +346,20 @@ Status RunReplica(const ReplicaArgs& a) {
               replica_id.c_str(), a.volumes.size(), a.pool.c_str(),
               server->rebuild_address().c_str());
   std::fflush(stdout);
+  // A fenced pool never serves again in this process; exiting hands the restart (and with
+  // it a fresh import of the pool, whose journal replay drops the failed epoch) to the
+  // supervisor. The target has already dropped this replica and rebuilds it when it returns.
   int sig = 0;
-  while ((sig = signals.Wait(1'000'000)) == 0) {
+  Status health;
+  while ((sig = signals.Wait(1'000'000)) == 0 && (health = server->Health()).ok()) {
+  }
+  if (!health.ok()) {
+    CSTOR_LOG_ERROR("replica {}: exiting, the pool must be imported again: {}", replica_id,
+                    health.message());
+    server->Stop();
+    Status closed = pool->Close();  // reports the same failure
+    (void)closed;
+    return health.WithContext("pool " + a.pool);
   }
   CSTOR_LOG_INFO("replica {}: stopping on signal {}", replica_id, sig);
   server->Stop();

@@ -82,4 +82,19 @@ std::vector<ReplicaVolumeState> ReplicaServer::State() {
   return out;
 }
 
+Status ReplicaServer::Health() {
+  if (rt_->stopped) return Status::FailedPrecondition("the replica server is stopped");
+  Status out;
+  rt_->loop.Call([&] {
+    for (const auto& store : rt_->stores) {
+      Status s = store->Health();
+      if (!s.ok()) {
+        out = s.WithContext("volume " + store->volume().name());
+        return;
+      }
+    }
+  });
+  return out;
+}
+
 }  // namespace cstor::replica

@@ -42,6 +42,11 @@ class ReplicaServer {
   // Closes every session and stops the threads. Idempotent.
   void Stop();
   std::vector<ReplicaVolumeState> State();
+  // The first served volume whose store has failed (its pool fenced after a failed commit
+  // or metadata write), or Ok. A failed store never recovers in this process: its pool must
+  // be closed and imported again, so the process that runs this server should exit and let
+  // its supervisor start it anew (the replica then rejoins and is rebuilt).
+  Status Health();
   const std::string& rebuild_address() const { return rebuild_address_; }
 
  private:
