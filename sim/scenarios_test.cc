@@ -24,7 +24,8 @@ const bool kQuiet = (spdlog::set_level(std::getenv("SIM_LOG") ? spdlog::level::i
 // A target and three replicas on a simulated world, with helpers that wait for outcomes.
 class Rig {
  public:
-  explicit Rig(uint64_t seed) : world_(seed) {
+  explicit Rig(uint64_t seed, replication::Timing timing = {}) : world_(seed) {
+    config_.timing = timing;
     config_.name = kVolume;
     config_.secret = kSecret;
     config_.replication_factor = 3;
@@ -120,6 +121,40 @@ class Rig {
     RunUntil([&] { return out.has_value(); }, 60'000'000);
     return out.value_or(Status::Internal("flush never finished"));
   }
+  struct LoadStats {
+    uint64_t ok = 0, failed = 0;
+    uint64_t max_took = 0;  // simulated microseconds
+    uint32_t inflight = 0;
+  };
+  // A client that keeps `depth` one-block writes in flight, over every block, for `micros`;
+  // then waits for them. Calls `each` after every simulated millisecond.
+  template <typename Each>
+  LoadStats Load(uint32_t depth, uint64_t micros, Each each) {
+    auto st = std::make_shared<LoadStats>();
+    const uint64_t end = world_.now() + micros;
+    for (uint64_t n = 0; world_.now() < end || (st->inflight > 0 && world_.now() < end + 60'000'000);) {
+      for (; world_.now() < end && st->inflight < depth; n++) {
+        st->inflight++;
+        const uint64_t start = world_.now();
+        target_->Write((n % kBlocks) * kBlock, std::string(kBlock, static_cast<char>('a' + n % 26)),
+                       [this, st, start](Status s) {
+                         st->inflight--;
+                         (s.ok() ? st->ok : st->failed)++;
+                         st->max_took = std::max(st->max_took, world_.now() - start);
+                       });
+      }
+      world_.RunUntil(world_.now() + 1'000);
+      each();
+    }
+    return *st;
+  }
+  replication::ReplicaStatus StatusOf(int i) {
+    for (const auto& r : target_->GetStatus().replicas) {
+      if (r.id == replicas_[i].id) return r;
+    }
+    return {};
+  }
+
   // Reads one block; returns how long it took (simulated) and the result.
   std::pair<uint64_t, Result<std::string>> Read(uint64_t block) {
     std::optional<Result<std::string>> out;
@@ -330,6 +365,64 @@ TEST(Scenarios, FlushOnOneReplicaFails) {
     rig.store(i).SetSlowFlush(500'000, 1'000'000);
   }
   EXPECT_FALSE(rig.Flush().ok()) << "a flush one replica of three carried out was reported done";
+}
+
+// Flow control: a replica slower than the others but keeping up with its disk paces the
+// client instead of falling behind until it is dropped (issue 18). At most a window of
+// writes is outstanding to it, whether it is healthy or rebuilding and receiving writes,
+// and it stays in its session throughout; the client's writes all succeed.
+TEST(Scenarios, SlowReplicaPacesWritesAndStays) {
+  replication::Timing timing;
+  timing.write_window = 8;
+  for (uint64_t seed = 1; seed <= 3; seed++) {
+    Rig rig(seed, timing);
+    ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 5'000'000));
+    rig.store(2).SetSlow(10'000, 30'000);
+    uint32_t most_behind = 0;
+    auto watch = [&] { most_behind = std::max(most_behind, rig.StatusOf(2).inflight_writes); };
+    auto load = rig.Load(64, 3'000'000, watch);
+    EXPECT_EQ(load.failed, 0u);
+    EXPECT_GT(load.ok, 0u);
+    EXPECT_LE(most_behind, timing.write_window) << "seed " << seed;
+    EXPECT_EQ(rig.Sessions(2), 1u) << "seed " << seed << ": the slow replica was dropped";
+    EXPECT_GT(rig.target().GetStatus().held_writes, 0u) << "the window never filled";
+
+    // Away for a moment, back with the same slow disk while the client writes on: its live
+    // writes are paced too, and its rebuild finishes under the load.
+    rig.CrashReplica(2);
+    rig.StartReplica(2);
+    most_behind = 0;
+    bool healthy_under_load = false;
+    load = rig.Load(64, 20'000'000, [&] {
+      watch();
+      healthy_under_load = healthy_under_load || rig.IsHealthy(2);
+    });
+    EXPECT_EQ(load.failed, 0u);
+    EXPECT_LE(most_behind, timing.write_window) << "seed " << seed;
+    EXPECT_TRUE(healthy_under_load) << "seed " << seed << ": the rebuild did not finish under load";
+    EXPECT_EQ(rig.Sessions(2), 1u) << "seed " << seed << ": the rebuilding replica was dropped";
+  }
+}
+
+// A replica whose disk stops completing writes (it still answers pings) holds the client
+// back only until the stall bound, well before the slow-request bound: it is dropped and
+// the held writes go on at quorum.
+TEST(Scenarios, StalledReplicaIsDroppedAtTheStallBound) {
+  replication::Timing timing;
+  timing.write_window = 8;
+  timing.stalled_micros = 1'000'000;
+  for (uint64_t seed = 1; seed <= 3; seed++) {
+    Rig rig(seed, timing);
+    ASSERT_TRUE(rig.RunUntil([&] { return rig.Healthy() == 3; }, 5'000'000));
+    rig.store(2).SetAlive(false);
+    bool dropped = false;
+    auto load = rig.Load(32, 4'000'000, [&] { dropped = dropped || rig.Healthy() == 2; });
+    EXPECT_EQ(load.failed, 0u);
+    EXPECT_TRUE(dropped) << "seed " << seed;
+    EXPECT_LT(load.max_took, timing.slow_request_micros - 500'000)
+        << "seed " << seed << ": a write waited " << load.max_took / 1000
+        << " ms behind a stalled replica";
+  }
 }
 
 }  // namespace

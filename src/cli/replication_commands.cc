@@ -102,7 +102,10 @@ nlohmann::json StatusJson(const replication::VolumeStatus& s) {
           {"flushes", s.flushes},
           {"failedIos", s.failed_ios},
           {"repairs", s.repairs},
-          {"rebuildsCompleted", s.rebuilds_completed}};
+          {"rebuildsCompleted", s.rebuilds_completed},
+          {"drops", s.drops},
+          {"heldWrites", s.held_writes},
+          {"writesWaiting", s.writes_waiting}};
 }
 
 std::string StatusLine(const replication::VolumeStatus& s) {

@@ -11,8 +11,15 @@ struct Timing {
   uint64_t heartbeat_micros = 1'000'000;     // ping an idle peer this often
   uint64_t dead_after_micros = 5'000'000;    // a peer silent this long is gone
   uint64_t handshake_micros = 5'000'000;     // to finish Hello/Auth
-  uint64_t slow_request_micros = 3'000'000;  // a healthy replica this late on a request is dropped
-  uint32_t max_replica_inflight = 1024;      // ... or with this many requests outstanding
+  // A replica that receives writes and is this late on a request is dropped.
+  uint64_t slow_request_micros = 3'000'000;
+  // Flow control: once this many writes are outstanding to any replica that receives
+  // writes, new writes wait until it answers, so the slowest replica paces the client
+  // instead of falling behind until it is dropped (docs/replication.md, "Flow control").
+  uint32_t write_window = 512;
+  // A replica that holds writes back (its window full) and answers nothing this long is
+  // dropped: it has stopped, it is not merely slow.
+  uint64_t stalled_micros = 1'000'000;
   uint64_t rebuild_retry_micros = 1'000'000;     // first retry after a failed rebuild,
   uint64_t rebuild_retry_max_micros = 60'000'000;  // doubling up to this
   uint64_t rebuild_bytes_per_second = 0;     // 0: unthrottled

@@ -258,6 +258,7 @@ VolumeStatus ReplicatedVolume::GetStatus() const {
   st.io_seq = next_io_seq_ == 0 ? 0 : next_io_seq_ - 1;
   st.known_replicas = config_.known_replicas;
   st.reconciled_from = reconciled_from_;
+  st.writes_waiting = static_cast<uint32_t>(held_writes_.size());
   uint64_t now = transport_->NowMicros();
   for (const auto& [conn, s] : sessions_) {
     if (!s->active()) continue;

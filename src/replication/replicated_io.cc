@@ -116,9 +116,45 @@ void ReplicatedVolume::ReadModifyWrite(uint64_t offset, std::string data, Done d
   });
 }
 
+bool ReplicatedVolume::WindowFull() const {
+  for (const auto& [conn, s] : sessions_) {
+    if (s->active() && (s->healthy() || s->live) && s->writes >= config_.timing.write_window) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void ReplicatedVolume::IssueWrite(uint64_t first, uint64_t blocks, wire::Op op,
                                   std::string data, Done done) {
   if (Status s = Serving(); !s.ok()) return done(s);
+  // Flow control: behind a replica with a full window, in arrival order. A held write keeps
+  // its range lock; only replica answers release it, and those never wait on a held write.
+  if (!held_writes_.empty() || WindowFull()) {
+    counters_.held_writes++;
+    held_writes_.push_back(HeldWrite{first, blocks, op, std::move(data), std::move(done)});
+    return;
+  }
+  SendWrite(first, blocks, op, std::move(data), std::move(done));
+}
+
+void ReplicatedVolume::AdmitHeldWrites() {
+  if (admitting_) return;  // a write's answer that starts new IO lands here again
+  admitting_ = true;
+  while (!held_writes_.empty() && !WindowFull()) {
+    HeldWrite h = std::move(held_writes_.front());
+    held_writes_.pop_front();
+    if (Status s = Serving(); !s.ok()) {
+      h.done(s);
+      continue;
+    }
+    SendWrite(h.first, h.blocks, h.op, std::move(h.data), std::move(h.done));
+  }
+  admitting_ = false;
+}
+
+void ReplicatedVolume::SendWrite(uint64_t first, uint64_t blocks, wire::Op op, std::string data,
+                                 Done done) {
   auto w = std::make_shared<WriteOp>();
   w->io_seq = next_io_seq_++;
   w->first = first;

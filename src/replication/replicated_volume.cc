@@ -18,7 +18,8 @@ ReplicatedVolume::ReplicatedVolume(VolumeConfig config, Transport* transport)
   if (CSTOR_BUGGIFY("replication.tight_bounds")) {
     // Tighter than production: replicas are dropped and rebuilds retried more often.
     config_.timing.slow_request_micros = buggify::Range(300'000, 1'500'000);
-    config_.timing.max_replica_inflight = static_cast<uint32_t>(buggify::Range(64, 256));
+    config_.timing.write_window = static_cast<uint32_t>(buggify::Range(2, 64));
+    config_.timing.stalled_micros = buggify::Range(100'000, 1'000'000);
     config_.timing.rebuild_retry_micros = buggify::Range(20'000, 500'000);
   }
   next_io_seq_ = 0;  // unknown until the replicas have been heard
@@ -32,6 +33,9 @@ ReplicatedVolume::~ReplicatedVolume() {
   for (auto& [op, done] : queued) done(Status::Aborted("volume shut down"));
   while (!sessions_.empty()) EndSession(sessions_.begin()->first, Status::Aborted("shut down"));
   for (auto& w : waiting_reads_) w->done(Status::Aborted("volume shut down"), 0);
+  auto held = std::move(held_writes_);
+  held_writes_.clear();
+  for (auto& h : held) h.done(Status::Aborted("volume shut down"));
 }
 
 ReplicatedVolume::Session* ReplicatedVolume::FindSession(ConnId conn) {
@@ -146,6 +150,7 @@ void ReplicatedVolume::HandleAuth(Session& s, const wire::Frame& f) {
   uint64_t now = transport_->NowMicros();
   s.stage = Session::Stage::kActive;
   s.active_micros = now;
+  s.last_write_answer_micros = now;
   s.mode = ReplicaMode::kDegraded;
   s.known = config_.known_replicas.contains(s.hello.replica_id);
   s.checkpoint = s.hello.checkpoint_io_seq;
@@ -195,11 +200,13 @@ void ReplicatedVolume::HandleResponse(Session& s, wire::Frame f) {
   if (it == s.pending.end()) return;  // a late answer to a request already given up on
   Pending p = std::move(it->second);
   s.pending.erase(it);
+  if (p.write) s.last_write_answer_micros = transport_->NowMicros();
   Status st;
   if (f.status != Code::kOk) {
     st = Status(f.status, f.payload.empty() ? std::string(CodeName(f.status)) : f.payload);
   }
-  p.reply(st, &f);
+  p.reply(st, &f);  // may end the session: `s` is not used after this
+  if (p.write) AdmitHeldWrites();
 }
 
 void ReplicatedVolume::SendRequest(Session& s, wire::Op op, std::string payload,
@@ -213,6 +220,7 @@ void ReplicatedVolume::SendRequest(Session& s, wire::Op op, std::string payload,
 void ReplicatedVolume::Drop(Session& s, const Status& why) {
   CSTOR_LOG_WARN("volume {}: dropping replica {}: {}", config_.name,
                  s.replica().empty() ? "?" : s.replica(), why.ToString());
+  if (s.active()) counters_.drops++;
   ConnId conn = s.conn;
   transport_->Close(conn, why);
   EndSession(conn, why);
@@ -243,50 +251,70 @@ void ReplicatedVolume::EndSession(ConnId conn, const Status& why) {
   for (auto& [id, p] : s->pending) p.reply(gone, nullptr);
   UpdatePhase();
   RetryWaitingReads();
+  AdmitHeldWrites();  // it no longer paces them
 }
 
 void ReplicatedVolume::CheckTimers(Session& s, uint64_t now) {
   const Timing& t = config_.timing;
-  if (!s.active() && now - s.connected_micros > t.handshake_micros) {
+  // How long since `then`; never negative (nothing here may be stamped after `now`, but a
+  // wrapped difference would drop a healthy replica).
+  auto since = [now](uint64_t then) { return now > then ? now - then : 0; };
+  if (!s.active() && since(s.connected_micros) > t.handshake_micros) {
     return Drop(s, Status::Unavailable("handshake did not finish in time"));
   }
-  if (now - s.last_heard_micros > t.dead_after_micros) {
+  if (since(s.last_heard_micros) > t.dead_after_micros) {
     return Drop(s, Status::Unavailable(fmt::format("no word from the replica for {} ms",
-                                                   (now - s.last_heard_micros) / 1000)));
+                                                   since(s.last_heard_micros) / 1000)));
   }
   if (!s.active()) return;
-  if (s.healthy()) {
-    // A healthy replica that stops keeping up leaves the quorum instead of stalling it: a
-    // write, and as much a read, a flush or a snapshot change, since the client (or a
-    // snapshot's quiesce) waits on those. A rebuild is long by nature; pings have their
-    // own bound (dead_after).
+  if (s.healthy() || s.live) {
+    // A replica that stops keeping up leaves instead of stalling the volume. A healthy one
+    // is waited on by the client for a write, and as much for a read, a flush or a snapshot
+    // change (a snapshot's quiesce); a rebuilding one that receives writes paces them
+    // (flow control). A rebuild is long by nature; pings have their own bound (dead_after).
     for (const auto& [id, p] : s.pending) {
       if (p.op == wire::Op::kRebuildStart || p.op == wire::Op::kPing) continue;
-      if (now - p.sent_micros > t.slow_request_micros) {
+      if (!s.healthy() && !p.write) continue;
+      if (since(p.sent_micros) > t.slow_request_micros) {
         return Drop(s, Status::Unavailable(fmt::format("replica is slow: a {} has waited {} ms",
                                                        wire::OpName(p.op),
-                                                       (now - p.sent_micros) / 1000)));
+                                                       since(p.sent_micros) / 1000)));
+      }
+    }
+    // Holding writes back and completing none: stopped, not slow (it may still answer
+    // pings). Counted from its last answer to a write, or from the oldest write it holds
+    // if that is later: an idle replica has nothing to answer.
+    if (s.writes >= t.write_window) {
+      uint64_t quiet_since = s.last_write_answer_micros;
+      for (const auto& [id, p] : s.pending) {
+        if (p.write) {
+          quiet_since = std::max(quiet_since, p.sent_micros);
+          break;  // request ids grow: the first write is the oldest
+        }
+      }
+      if (since(quiet_since) > t.stalled_micros) {
+        return Drop(s, Status::Unavailable(fmt::format(
+                           "replica has stalled: {} writes outstanding and no answer for {} ms",
+                           s.writes, since(quiet_since) / 1000)));
       }
     }
   }
-  if (s.pending.size() > t.max_replica_inflight) {
-    return Drop(s, Status::Unavailable(
-                       fmt::format("replica is behind by {} requests", s.pending.size())));
-  }
-  if (now - s.last_ping_micros >= t.heartbeat_micros) {
+  if (since(s.last_ping_micros) >= t.heartbeat_micros) {
     s.last_ping_micros = now;
     SendRequest(s, wire::Op::kPing, "", [](Status, const wire::Frame*) {});
   }
 }
 
 void ReplicatedVolume::OnTick() {
-  uint64_t now = transport_->NowMicros();
   std::vector<ConnId> conns;
   for (auto& [conn, s] : sessions_) conns.push_back(conn);
+  // The clock is read for each session: dropping one answers its requests, and the answers
+  // send new ones (held writes, retried reads) to the others, stamped later than a time
+  // read before the loop.
   for (ConnId conn : conns) {
-    if (Session* s = FindSession(conn)) CheckTimers(*s, now);
+    if (Session* s = FindSession(conn)) CheckTimers(*s, transport_->NowMicros());
   }
-  Plan(now);
+  Plan(transport_->NowMicros());
   UpdatePhase();
 }
 

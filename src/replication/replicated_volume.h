@@ -100,7 +100,14 @@ class ReplicatedVolume : public Handler {
   Status CheckIo(uint64_t offset, uint64_t length) const;
   Status Serving() const;
   void WriteBlocks(uint64_t first, std::string data, Done done);
+  // Gives a write of whole blocks (or an unmap) its io sequence and sends it, or holds it
+  // while a replica's write window is full (flow control).
   void IssueWrite(uint64_t first, uint64_t blocks, wire::Op op, std::string payload, Done done);
+  void SendWrite(uint64_t first, uint64_t blocks, wire::Op op, std::string payload, Done done);
+  bool WindowFull() const;
+  // Sends held writes while no window is full; called whenever a write is answered or a
+  // replica leaves.
+  void AdmitHeldWrites();
   void ReadModifyWrite(uint64_t offset, std::string data, Done done);
   // Reads whole blocks from one healthy replica that has every acknowledged write to them;
   // answers which replica served it (for repairs).
@@ -156,6 +163,14 @@ class ReplicatedVolume : public Handler {
   RangeLock locks_;
   struct WaitingRead;
   std::deque<std::unique_ptr<WaitingRead>> waiting_reads_;
+  struct HeldWrite {
+    uint64_t first, blocks;
+    wire::Op op;
+    std::string data;
+    Done done;
+  };
+  std::deque<HeldWrite> held_writes_;  // waiting for a full write window (flow control)
+  bool admitting_ = false;
   // Rebuild attempts and their back-off, per replica id (they outlive sessions).
   std::map<std::string, uint32_t> rebuild_attempts_;
   std::map<std::string, uint64_t> rebuild_not_before_;

@@ -45,6 +45,7 @@ struct ReplicatedVolume::Session {
   uint64_t active_micros = 0;
   uint64_t last_heard_micros = 0;
   uint64_t last_ping_micros = 0;
+  uint64_t last_write_answer_micros = 0;  // when it last answered a write or an unmap
   wire::Hello hello;
   wire::Nonce nonce{};
   ReplicaMode mode = ReplicaMode::kConnecting;

@@ -58,6 +58,9 @@ struct VolumeStatus {
   // Counters since start.
   uint64_t writes = 0, reads = 0, flushes = 0, failed_ios = 0, repairs = 0;
   uint64_t rebuilds_completed = 0;
+  uint64_t drops = 0;         // replicas the target dropped (a failed or late request, a stall)
+  uint64_t held_writes = 0;   // writes that waited for a replica's window (flow control)
+  uint32_t writes_waiting = 0;  // ... waiting now
 };
 
 }  // namespace cstor::replication
