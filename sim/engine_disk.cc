@@ -245,9 +245,9 @@ void EngineDisk::Resize(uint64_t size, Done done) {
 }
 
 void EngineDisk::OpenStream(uint64_t since, std::string snapshot, uint64_t start_block,
-                            DoneWith<wire::StreamOpened> done) {
+                            uint64_t below, DoneWith<wire::StreamOpened> done) {
   if (auto refused = Refused()) return Later([done, s = *refused] { done(s); });
-  store_->OpenStream(since, std::move(snapshot), start_block, std::move(done));
+  store_->OpenStream(since, std::move(snapshot), start_block, below, std::move(done));
 }
 
 void EngineDisk::NextBatch(uint64_t stream_id, uint32_t max_blocks,

@@ -306,14 +306,15 @@ void SimStore::Resize(uint64_t size, Done done) {
 }
 
 void SimStore::OpenStream(uint64_t since, std::string snapshot, uint64_t start_block,
-                          DoneWith<wire::StreamOpened> done) {
-  Later([this, since, snapshot, start_block, done] {
+                          uint64_t below, DoneWith<wire::StreamOpened> done) {
+  Later([this, since, snapshot, start_block, below, done] {
     if (fenced_) return done(Fenced());
     const auto* view = View(snapshot);
     if (view == nullptr) return done(Status::NotFound("no snapshot " + snapshot));
     Stream s;
     s.snapshot = snapshot;
     s.since = since;
+    s.below = below;
     for (const auto& [b, blk] : *view) {
       if (b >= start_block && blk.io_seq > since) s.blocks.push_back(b);
     }
@@ -334,7 +335,7 @@ void SimStore::NextBatch(uint64_t stream_id, uint32_t max_blocks, DoneWith<wire:
     wire::StreamBatch batch;
     while (s.next < s.blocks.size() && batch.blocks.size() < max_blocks) {
       wire::BlockVersion v = VersionOf(*view, s.blocks[s.next++]);
-      if (v.io_seq > s.since) batch.blocks.push_back(std::move(v));
+      if (v.io_seq > s.since && v.io_seq < s.below) batch.blocks.push_back(std::move(v));
     }
     batch.done = s.next >= s.blocks.size();
     batch.scanned_blocks = batch.done ? size_ / bs_ : s.blocks[s.next];

@@ -53,7 +53,7 @@ class SimStore final : public SimDisk {
   void ListSnapshots(DoneWith<std::vector<wire::SnapshotEntry>> done) override;
   void SetSnapshotEpoch(uint64_t epoch, Done done) override;
   void Resize(uint64_t size, Done done) override;
-  void OpenStream(uint64_t since, std::string snapshot, uint64_t start_block,
+  void OpenStream(uint64_t since, std::string snapshot, uint64_t start_block, uint64_t below,
                   DoneWith<wire::StreamOpened> done) override;
   void NextBatch(uint64_t stream_id, uint32_t max_blocks, DoneWith<wire::StreamBatch> done) override;
   void CloseStream(uint64_t stream_id) override;
@@ -75,6 +75,7 @@ class SimStore final : public SimDisk {
     std::vector<uint64_t> blocks;  // candidates, in order
     size_t next = 0;
     uint64_t since = 0;
+    uint64_t below = UINT64_MAX;
   };
 
   Status CheckRange(uint64_t offset, uint64_t length) const;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "engine/engine_test_util.h"
 
@@ -49,6 +50,25 @@ TEST_F(ChangeIteratorTest, StreamsExactlyTheBlocksNewerThanTheCheckpoint) {
   }
   EXPECT_TRUE(changes.at(60 * 37 % 1000).unmapped);
   EXPECT_EQ(changes.at(60 * 37 % 1000).io_seq, 101u);
+}
+
+// A live rebuild receives every write from its floor on: the stream leaves out the blocks
+// whose version is at or above `below` (an unmap too), and keeps the older ones.
+TEST_F(ChangeIteratorTest, LeavesOutVersionsAtOrAboveTheBound) {
+  auto v = NewVolume("v");
+  for (uint64_t seq = 1; seq <= 100; seq++) {
+    ASSERT_TRUE(v->Write((seq * 37 % 1000) * 4096, Pattern(seq, 4096), seq).ok());
+  }
+  ASSERT_TRUE(v->Unmap((90 * 37 % 1000) * 4096, 4096, 101).ok());  // block of seq 90
+  auto it = v->ChangedSince(80, "", {.below = 96});
+  ASSERT_TRUE(it.ok());
+  auto changes = Drain(**it);
+  std::set<uint64_t> seqs;
+  for (const auto& [lba, c] : changes) seqs.insert(c.io_seq);
+  std::set<uint64_t> want;
+  for (uint64_t seq = 81; seq <= 95; seq++) want.insert(seq);
+  want.erase(90);
+  EXPECT_EQ(seqs, want);
 }
 
 TEST_F(ChangeIteratorTest, StartsAtABlockAndCanLeaveTheDataOut) {

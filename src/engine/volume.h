@@ -37,6 +37,7 @@ class ChangeIterator;
 struct ChangeStreamOptions {
   uint64_t start_block = 0;
   bool with_data = true;
+  uint64_t below = UINT64_MAX;  // only versions with a lower io_seq
 };
 
 class Volume : public std::enable_shared_from_this<Volume> {
@@ -75,8 +76,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Status ReadSnapshot(const std::string& snapshot, uint64_t offset, std::span<std::byte> out);
 
   // ---- rebuild support ----
-  // Streams every block (of the live volume, or of `snapshot`) whose io_seq is > since,
-  // with its data; unmapped blocks come as unmaps. For clones, only the clone's own
+  // Streams every block (of the live volume, or of `snapshot`) whose io_seq is > since
+  // (and < options.below), with its data; unmapped blocks come as unmaps. For clones, only the clone's own
   // blocks (those written after it was created).
   Result<std::unique_ptr<ChangeIterator>> ChangedSince(uint64_t since,
                                                        const std::string& snapshot = "",
@@ -206,7 +207,7 @@ class ChangeIterator {
   uint64_t total_blocks() const { return total_; }
 
   ChangeIterator(std::shared_ptr<Volume> volume, uint64_t since, uint64_t gen, uint64_t total,
-                 uint64_t start_block, bool with_data);
+                 uint64_t start_block, bool with_data, uint64_t below = UINT64_MAX);
 
  private:
   std::shared_ptr<Volume> volume_;
@@ -214,6 +215,7 @@ class ChangeIterator {
   const uint64_t gen_;  // UINT64_MAX: the live volume
   const uint64_t total_;
   const bool with_data_;
+  const uint64_t below_;
   uint64_t cursor_ = 0;
 };
 

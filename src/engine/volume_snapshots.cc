@@ -222,9 +222,10 @@ Status Volume::ReadSnapshot(const std::string& snapshot, uint64_t offset,
 // ---- change streams ----
 
 ChangeIterator::ChangeIterator(std::shared_ptr<Volume> volume, uint64_t since, uint64_t gen,
-                               uint64_t total, uint64_t start_block, bool with_data)
+                               uint64_t total, uint64_t start_block, bool with_data,
+                               uint64_t below)
     : volume_(std::move(volume)), since_(since), gen_(gen), total_(total), with_data_(with_data),
-      cursor_(start_block) {}
+      below_(below), cursor_(start_block) {}
 
 Result<std::unique_ptr<ChangeIterator>> Volume::ChangedSince(uint64_t since,
                                                              const std::string& snapshot,
@@ -239,7 +240,7 @@ Result<std::unique_ptr<ChangeIterator>> Volume::ChangedSince(uint64_t since,
   }
   return std::make_unique<ChangeIterator>(shared_from_this(), since, gen, total,
                                           std::min(options.start_block, total),
-                                          options.with_data);
+                                          options.with_data, options.below);
 }
 
 Result<std::vector<BlockChange>> ChangeIterator::Next(size_t max_blocks) {
@@ -264,7 +265,7 @@ Result<std::vector<BlockChange>> ChangeIterator::Next(size_t max_blocks) {
     for (uint64_t lba : lbas) {
       CSTOR_ASSIGN_OR_RETURN(auto rec, v.ResolveAt(lba, gen_, /*follow_origin=*/false,
                                                    /*locked=*/gen_ == kLiveGen));
-      if (!rec || rec->io_seq <= since_) continue;
+      if (!rec || rec->io_seq <= since_ || rec->io_seq >= below_) continue;
       BlockChange c;
       c.lba = lba;
       c.io_seq = rec->io_seq;

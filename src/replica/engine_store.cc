@@ -150,14 +150,15 @@ void EngineStore::Resize(uint64_t size, Done done) {
 }
 
 void EngineStore::OpenStream(uint64_t since, std::string snapshot, uint64_t start_block,
-                             DoneWith<wire::StreamOpened> done) {
+                             uint64_t below, DoneWith<wire::StreamOpened> done) {
   uint64_t id = next_stream_++;
   auto stream = std::make_shared<Stream>();
   stream->snapshot = snapshot;
   Run<wire::StreamOpened>(
       [v = volume_, stream, id, since, snapshot = std::move(snapshot),
-       start_block]() -> Result<wire::StreamOpened> {
-        CSTOR_ASSIGN_OR_RETURN(auto it, v->ChangedSince(since, snapshot, {.start_block = start_block}));
+       start_block, below]() -> Result<wire::StreamOpened> {
+        CSTOR_ASSIGN_OR_RETURN(
+            auto it, v->ChangedSince(since, snapshot, {.start_block = start_block, .below = below}));
         MutexLock l(&stream->mu);
         wire::StreamOpened opened{id, it->total_blocks()};
         stream->it = std::move(it);

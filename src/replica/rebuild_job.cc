@@ -158,6 +158,7 @@ uint64_t RebuildJob::KeepAt(const wire::BlockVersion& v) const {
 }
 
 void RebuildJob::NextPhase() {
+  phase_gen_++;  // answers still due for the phase that ended are ignored
   if (phases_.empty()) return Succeed();
   current_ = phases_.front();
   phases_.pop_front();
@@ -213,6 +214,12 @@ void RebuildJob::RepairOwnTail() {
 
 void RebuildJob::OpenStream() {
   wire::StreamOpen open{base_, current_.snapshot, 0};
+  // The live phase receives every write from its floor on: the source skips the blocks
+  // those replaced (they would not be applied: KeepAt).
+  if (plan_.mode != wire::RebuildStart::Mode::kMerge && current_.snapshot.empty() &&
+      plan_.floor != 0) {
+    open.below = plan_.floor;
+  }
   Request(wire::Op::kStreamOpen, wire::EncodePayload(open), [this](Status st, const wire::Frame& f) {
     if (SkipDeletedSnapshot(st)) return;
     if (!st.ok()) return Fail(st.WithContext("open a stream on the source"));
@@ -221,51 +228,71 @@ void RebuildJob::OpenStream() {
     stream_id_ = opened->stream_id;
     total_blocks_ = opened->total_blocks;
     scanned_blocks_ = 0;
+    stream_done_ = false;
+    batches_out_ = 0;
     RequestBatch();
   });
 }
 
 void RebuildJob::RequestBatch() {
-  if (CSTOR_BUGGIFY("rebuild.stall_step")) {
-    throttle_until_micros_ = transport_->NowMicros() + buggify::Range(10'000, 1'500'000);
+  // Up to kBatchesInFlight batches are fetched or applied at once, so that the source
+  // reads the next ones while this replica applies the last: one at a time, a rebuild
+  // under a client load moved about 8 MB/s (issue 18).
+  while (!finished_called_ && !stream_done_ && batches_out_ < kBatchesInFlight) {
+    if (CSTOR_BUGGIFY("rebuild.stall_step")) {
+      throttle_until_micros_ = transport_->NowMicros() + buggify::Range(10'000, 1'500'000);
+    }
+    if (transport_->NowMicros() < throttle_until_micros_) {
+      waiting_throttle_ = true;  // OnTick resumes
+      return;
+    }
+    uint32_t max_blocks = batch_blocks_;
+    if (CSTOR_BUGGIFY("rebuild.tiny_batch")) max_blocks = static_cast<uint32_t>(buggify::Range(1, 3));
+    batches_out_++;
+    const uint64_t phase = phase_gen_;
+    Request(wire::Op::kStreamNext, wire::EncodePayload(wire::StreamNext{stream_id_, max_blocks}),
+            [this, phase](Status st, const wire::Frame& f) { OnBatch(phase, st, f); });
   }
-  if (transport_->NowMicros() < throttle_until_micros_) {
-    waiting_throttle_ = true;  // OnTick resumes
-    return;
+}
+
+void RebuildJob::OnBatch(uint64_t phase, Status st, const wire::Frame& f) {
+  if (phase != phase_gen_ || finished_called_) return;  // its phase is over
+  if (SkipDeletedSnapshot(st)) return;
+  if (!st.ok()) return Fail(st.WithContext("read the source's stream"));
+  auto batch = wire::Decode<wire::StreamBatch>(f.payload);
+  if (!batch.ok()) return Fail(batch.status());
+  // The first batch of a phase gives the first estimate of its total: reported at once,
+  // as is the end of the phase.
+  const bool first = scanned_blocks_ == 0;
+  scanned_blocks_ = std::max(scanned_blocks_, batch->scanned_blocks);
+  const bool done = batch->done;
+  if (done) stream_done_ = true;
+  RequestBatch();  // fetched while this one is applied
+  ApplyBatch(std::move(batch->blocks), [this, phase, first, done] {
+    if (phase != phase_gen_ || finished_called_) return;
+    batches_out_--;
+    Report(first || done);
+    if (!stream_done_) return RequestBatch();
+    if (batches_out_ == 0) FinishStreamPhase();
+  });
+}
+
+void RebuildJob::FinishStreamPhase() {
+  // This phase's copy is complete: every batch up to the end of the stream is applied.
+  if (!current_.create_after) {
+    phases_done_++;
+    return NextPhase();
   }
-  uint32_t max_blocks = batch_blocks_;
-  if (CSTOR_BUGGIFY("rebuild.tiny_batch")) max_blocks = static_cast<uint32_t>(buggify::Range(1, 3));
-  Request(wire::Op::kStreamNext, wire::EncodePayload(wire::StreamNext{stream_id_, max_blocks}),
-          [this](Status st, const wire::Frame& f) {
-            if (SkipDeletedSnapshot(st)) return;
-            if (!st.ok()) return Fail(st.WithContext("read the source's stream"));
-            auto batch = wire::Decode<wire::StreamBatch>(f.payload);
-            if (!batch.ok()) return Fail(batch.status());
-            // The first batch of a phase gives the first estimate of its total: reported
-            // at once, as is the end of the phase.
-            const bool first = scanned_blocks_ == 0;
-            scanned_blocks_ = batch->scanned_blocks;
-            bool done = batch->done;
-            ApplyBatch(std::move(batch->blocks), [this, done, first] {
-              Report(first || done);
-              if (!done) return RequestBatch();
-              // This phase's copy is complete.
-              if (!current_.create_after) {
-                phases_done_++;
-                return NextPhase();
-              }
-              auto alive = alive_;
-              store_->CreateSnapshot(current_.snapshot, current_.io_seq, [this, alive](Status s) {
-                if (!*alive) return;
-                if (!s.ok() && !s.Is(Code::kAlreadyExists)) {
-                  return Fail(s.WithContext("recreate snapshot " + current_.snapshot));
-                }
-                base_ = current_.io_seq;
-                phases_done_++;
-                NextPhase();
-              });
-            });
-          });
+  auto alive = alive_;
+  store_->CreateSnapshot(current_.snapshot, current_.io_seq, [this, alive](Status s) {
+    if (!*alive) return;
+    if (!s.ok() && !s.Is(Code::kAlreadyExists)) {
+      return Fail(s.WithContext("recreate snapshot " + current_.snapshot));
+    }
+    base_ = current_.io_seq;
+    phases_done_++;
+    NextPhase();
+  });
 }
 
 void RebuildJob::ApplyBatch(std::vector<wire::BlockVersion> blocks, std::function<void()> then) {

@@ -98,6 +98,8 @@ class RebuildJob {
   bool SkipDeletedSnapshot(const Status& st);
   void OpenStream();
   void RequestBatch();
+  void OnBatch(uint64_t phase, Status st, const wire::Frame& f);
+  void FinishStreamPhase();
   void ApplyBatch(std::vector<wire::BlockVersion> blocks, std::function<void()> then);
   void Request(wire::Op op, std::string payload,
                std::function<void(Status, const wire::Frame&)> reply);
@@ -125,6 +127,10 @@ class RebuildJob {
   uint64_t base_ = 0;
   uint32_t batch_blocks_ = 64;
   uint64_t stream_id_ = 0;
+  static constexpr uint32_t kBatchesInFlight = 4;
+  uint32_t batches_out_ = 0;  // batches requested or being applied in this phase
+  bool stream_done_ = false;  // the source said its stream has no more
+  uint64_t phase_gen_ = 0;    // bumped by each new phase
   uint64_t total_blocks_ = 0, scanned_blocks_ = 0;
   uint64_t copied_bytes_ = 0, phases_done_ = 0;
   uint64_t throttle_until_micros_ = 0;

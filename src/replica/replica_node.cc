@@ -648,7 +648,7 @@ void ReplicaNode::ServePeer(PeerSession& p, const wire::Frame& f) {
     case wire::Op::kStreamOpen: {
       auto r = wire::Decode<wire::StreamOpen>(f.payload);
       if (!r.ok()) return respond(r.status(), "");
-      return store->OpenStream(r->since, r->snapshot, r->start_block,
+      return store->OpenStream(r->since, r->snapshot, r->start_block, r->below,
                                [this, conn, respond, store](Result<wire::StreamOpened> o) {
                                  if (o.ok()) {
                                    auto it = peers_.find(conn);

@@ -44,7 +44,7 @@ class FakeStore : public ReplicaStore {
   void ListSnapshots(DoneWith<std::vector<wire::SnapshotEntry>>) override {}
   void SetSnapshotEpoch(uint64_t, Done) override {}
   void Resize(uint64_t, Done) override {}
-  void OpenStream(uint64_t, std::string, uint64_t, DoneWith<wire::StreamOpened>) override {}
+  void OpenStream(uint64_t, std::string, uint64_t, uint64_t, DoneWith<wire::StreamOpened>) override {}
   void NextBatch(uint64_t, uint32_t, DoneWith<wire::StreamBatch>) override {}
   void CloseStream(uint64_t) override {}
   void ReadVersions(std::string, std::vector<uint64_t>,

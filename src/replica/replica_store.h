@@ -60,7 +60,7 @@ class ReplicaStore {
   // ---- serving rebuilds ----
   // Opens a stream of every block newer than `since` in the live volume or a snapshot,
   // from start_block on. Answers the stream's id and the number of blocks it scans.
-  virtual void OpenStream(uint64_t since, std::string snapshot, uint64_t start_block,
+  virtual void OpenStream(uint64_t since, std::string snapshot, uint64_t start_block, uint64_t below,
                           DoneWith<wire::StreamOpened> done) = 0;
   virtual void NextBatch(uint64_t stream_id, uint32_t max_blocks,
                          DoneWith<wire::StreamBatch> done) = 0;

@@ -350,13 +350,14 @@ Status DecodePayload(std::string_view in, RepairRequest* m) {
 }
 
 std::string EncodePayload(const StreamOpen& m) {
-  return Writer().U64(m.since).Str(m.snapshot).U64(m.start_block).Take();
+  return Writer().U64(m.since).Str(m.snapshot).U64(m.start_block).U64(m.below).Take();
 }
 Status DecodePayload(std::string_view in, StreamOpen* m) {
   Reader r(in, "StreamOpen");
   m->since = r.U64();
   m->snapshot = r.Str();
   m->start_block = r.U64();
+  m->below = r.U64();
   return r.Finish();
 }
 

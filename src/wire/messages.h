@@ -168,6 +168,9 @@ struct StreamOpen {
   uint64_t since = 0;
   std::string snapshot;  // empty: the live volume
   uint64_t start_block = 0;
+  // Only versions below this io sequence: a live rebuild receives every write from its live
+  // floor on, so the source need not read and send the blocks those already replaced.
+  uint64_t below = UINT64_MAX;
 };
 
 struct StreamOpened {
