@@ -158,7 +158,12 @@ uint64_t RebuildJob::KeepAt(const wire::BlockVersion& v) const {
 }
 
 void RebuildJob::NextPhase() {
-  phase_gen_++;  // answers still due for the phase that ended are ignored
+  // Answers still due for the phase that ended are ignored, and nothing more is asked of
+  // its stream (a throttled request would otherwise go out on it).
+  phase_gen_++;
+  stream_done_ = true;
+  batches_out_ = 0;
+  waiting_throttle_ = false;
   if (phases_.empty()) return Succeed();
   current_ = phases_.front();
   phases_.pop_front();
@@ -220,7 +225,9 @@ void RebuildJob::OpenStream() {
       plan_.floor != 0) {
     open.below = plan_.floor;
   }
-  Request(wire::Op::kStreamOpen, wire::EncodePayload(open), [this](Status st, const wire::Frame& f) {
+  const uint64_t phase = phase_gen_;
+  Request(wire::Op::kStreamOpen, wire::EncodePayload(open), [this, phase](Status st, const wire::Frame& f) {
+    if (phase != phase_gen_ || finished_called_) return;
     if (SkipDeletedSnapshot(st)) return;
     if (!st.ok()) return Fail(st.WithContext("open a stream on the source"));
     auto opened = wire::Decode<wire::StreamOpened>(f.payload);

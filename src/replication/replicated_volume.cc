@@ -316,6 +316,9 @@ void ReplicatedVolume::OnTick() {
   }
   Plan(transport_->NowMicros());
   UpdatePhase();
+  // A replica can stop receiving writes without its session ending (a failed rebuild):
+  // it no longer paces them.
+  AdmitHeldWrites();
 }
 
 }  // namespace cstor::replication

@@ -18,7 +18,7 @@
 namespace cstor::wire {
 
 inline constexpr uint32_t kMagic = 0x50525343;  // bytes "CSRP" on the wire
-inline constexpr uint8_t kVersion = 1;
+inline constexpr uint8_t kVersion = 2;  // 2: StreamOpen carries `below`
 inline constexpr size_t kHeaderSize = 32;
 inline constexpr uint32_t kMaxIoBytes = 1 << 20;              // data in one read or write
 inline constexpr uint32_t kMaxPayload = kMaxIoBytes + 64 * 1024;  // with the largest header

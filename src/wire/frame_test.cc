@@ -52,7 +52,7 @@ TEST(FrameTest, DamagedFramesAreProtocolErrors) {
   };
   const Case cases[] = {
       {0, 'X', "bad magic"},
-      {4, 2, "version 2 is not supported"},
+      {4, 1, "version 1 is not supported"},
       {5, 99, "header checksum"},  // a changed opcode breaks the header crc first
       {20, 1, "header checksum"},
       {40, '!', "payload checksum"},
@@ -81,10 +81,10 @@ TEST(FrameTest, OversizedAndUnknownFramesAreRefusedBeforeReadingThePayload) {
   auto big = DecodeHeader(Bytes(with(8, kMaxPayload + 1)));
   ASSERT_FALSE(big.ok());
   EXPECT_NE(big.status().message().find("exceeds the limit"), std::string::npos);
-  auto unknown = DecodeHeader(Bytes(with(4, 0x0000c801u)));  // version 1, opcode 200
+  auto unknown = DecodeHeader(Bytes(with(4, 0x0000c802u)));  // version 2, opcode 200
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("unknown opcode 200"), std::string::npos);
-  auto flags = DecodeHeader(Bytes(with(4, 0x00021401u)));  // opcode 20, flags 2
+  auto flags = DecodeHeader(Bytes(with(4, 0x00021402u)));  // opcode 20, flags 2
   ASSERT_FALSE(flags.ok());
   EXPECT_NE(flags.status().message().find("flags"), std::string::npos);
 }
