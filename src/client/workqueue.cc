@@ -5,8 +5,8 @@
 
 namespace cstor::client {
 
-WorkQueue::WorkQueue(RateLimit limit)
-    : limit_(limit), tokens_(limit.burst), last_refill_(Clock::now()) {}
+WorkQueue::WorkQueue(RateLimit limit, const Clock& clock)
+    : limit_(limit), clock_(clock), tokens_(limit.burst), last_refill_(clock.Now()) {}
 
 void WorkQueue::AddLocked(const std::string& key) {
   if (shutdown_ || dirty_.count(key)) return;
@@ -25,7 +25,16 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
   MutexLock lock(&mu_);
   if (shutdown_) return;
   if (delay.count() <= 0) return AddLocked(key);
-  delayed_.emplace(Clock::now() + delay, key);
+  AddAtLocked(key, clock_.Now() + delay);
+}
+
+void WorkQueue::AddAtLocked(const std::string& key, Clock::TimePoint at) {
+  auto [it, fresh] = waiting_.try_emplace(key);
+  if (!fresh) {
+    if (it->second->first <= at) return;  // already waiting for an earlier time
+    delayed_.erase(it->second);
+  }
+  it->second = delayed_.emplace(at, key);
   cv_.SignalAll();
 }
 
@@ -38,7 +47,7 @@ std::chrono::milliseconds WorkQueue::DelayLocked(const std::string& key, bool co
   // Overall: a token bucket in which a caller without a token reserves the next one (the
   // balance goes negative), so waiting callers cannot be overtaken by later ones and the
   // rate never exceeds burst + qps * t.
-  auto now = Clock::now();
+  auto now = clock_.Now();
   double tokens = std::min(limit_.burst, tokens_ + std::chrono::duration<double>(now - last_refill_).count() * limit_.qps);
   tokens -= 1;
   auto bucket = std::chrono::milliseconds(
@@ -54,8 +63,7 @@ std::chrono::milliseconds WorkQueue::DelayLocked(const std::string& key, bool co
 void WorkQueue::AddRateLimited(const std::string& key) {
   MutexLock lock(&mu_);
   if (shutdown_) return;
-  delayed_.emplace(Clock::now() + DelayLocked(key, /*consume=*/true), key);
-  cv_.SignalAll();
+  AddAtLocked(key, clock_.Now() + DelayLocked(key, /*consume=*/true));
 }
 
 std::chrono::milliseconds WorkQueue::NextDelay(const std::string& key) {
@@ -78,17 +86,18 @@ std::optional<std::string> WorkQueue::Get() {
   MutexLock lock(&mu_);
   while (true) {
     if (shutdown_) return std::nullopt;
-    auto now = Clock::now();
+    const auto now = clock_.Now();
     while (!delayed_.empty() && delayed_.begin()->first <= now) {
-      std::string key = delayed_.begin()->second;
+      std::string key = std::move(delayed_.begin()->second);
       delayed_.erase(delayed_.begin());
+      waiting_.erase(key);
       AddLocked(key);
     }
     if (!queue_.empty()) break;
     if (delayed_.empty()) {
       cv_.Wait();
     } else {
-      cv_.WaitFor(std::chrono::duration_cast<std::chrono::microseconds>(delayed_.begin()->first - now));
+      clock_.WaitUntil(&cv_, delayed_.begin()->first);
     }
   }
   std::string key = std::move(queue_.front());
@@ -116,6 +125,11 @@ void WorkQueue::ShutDown() {
 size_t WorkQueue::Len() const {
   MutexLock lock(&mu_);
   return queue_.size();
+}
+
+size_t WorkQueue::Waiting() const {
+  MutexLock lock(&mu_);
+  return delayed_.size();
 }
 
 }  // namespace cstor::client

@@ -5,8 +5,11 @@
 //     again only when that worker calls Done, so no two workers reconcile one object.
 //   - Rate-limited: AddRateLimited delays a key by base * 2^failures (up to a maximum),
 //     and all rate-limited adds share a token bucket; Forget resets a key's failures.
+//   - One waiting entry per key: a delayed add (AddAfter, AddRateLimited) for a key that
+//     is already waiting keeps the earlier time, so a controller that asks to be called
+//     again after every event still has one periodic reconcile, not one per event.
 //
-// Thread-safe.
+// Time comes from a Clock (tests drive a FakeClock). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -18,6 +21,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/clock.h"
 #include "base/mutex.h"
 
 namespace cstor::client {
@@ -31,8 +35,7 @@ struct RateLimit {
 
 class WorkQueue {
  public:
-  using Clock = std::chrono::steady_clock;
-  explicit WorkQueue(RateLimit limit = {});
+  explicit WorkQueue(RateLimit limit = {}, const Clock& clock = Clock::Real());
 
   void Add(const std::string& key);
   void AddAfter(const std::string& key, std::chrono::milliseconds delay);
@@ -47,25 +50,31 @@ class WorkQueue {
   // Get returns nullopt from now on; keys not yet taken are dropped.
   void ShutDown();
   size_t Len() const;
+  // Keys waiting for a delayed add's time (each once).
+  size_t Waiting() const;
 
   // The delay AddRateLimited would use now for `key` (for tests and logging).
   std::chrono::milliseconds NextDelay(const std::string& key);
 
  private:
   void AddLocked(const std::string& key) REQUIRES(mu_);
+  void AddAtLocked(const std::string& key, Clock::TimePoint at) REQUIRES(mu_);
   // The delay for `key` now; `consume` records the failure and takes the bucket's token.
   std::chrono::milliseconds DelayLocked(const std::string& key, bool consume) REQUIRES(mu_);
 
   const RateLimit limit_;
+  const Clock& clock_;
   mutable Mutex mu_;
   CondVar cv_{&mu_};
   std::deque<std::string> queue_ GUARDED_BY(mu_);
   std::unordered_set<std::string> dirty_ GUARDED_BY(mu_);       // waiting to be processed
   std::unordered_set<std::string> processing_ GUARDED_BY(mu_);  // taken by a worker
-  std::multimap<Clock::time_point, std::string> delayed_ GUARDED_BY(mu_);
+  using Delayed = std::multimap<Clock::TimePoint, std::string>;
+  Delayed delayed_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, Delayed::iterator> waiting_ GUARDED_BY(mu_);  // into delayed_
   std::unordered_map<std::string, int> failures_ GUARDED_BY(mu_);
   double tokens_ GUARDED_BY(mu_);  // negative: reserved by waiting keys
-  Clock::time_point last_refill_ GUARDED_BY(mu_);
+  Clock::TimePoint last_refill_ GUARDED_BY(mu_);
   bool shutdown_ GUARDED_BY(mu_) = false;
 };
 

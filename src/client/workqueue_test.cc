@@ -3,6 +3,8 @@
 // key must not come out early; how late it comes out is the scheduler's business.
 #include "client/workqueue.h"
 
+#include "base/clock.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -19,7 +21,7 @@ namespace cstor::client {
 namespace {
 
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // A limit whose shared bucket never gets in the way.
 RateLimit PerKeyOnly(milliseconds base, milliseconds max) {
@@ -31,8 +33,8 @@ RateLimit PerKeyOnly(milliseconds base, milliseconds max) {
   return limit;
 }
 
-milliseconds Since(Clock::time_point start) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+milliseconds Since(SteadyClock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
 }
 
 TEST(WorkQueueTest, WaitingKeysAreDeduplicated) {
@@ -120,14 +122,14 @@ TEST(WorkQueueTest, AKeyIsNeverProcessedByTwoWorkersAtOnce) {
     if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   // Every key's last add is followed by a run that saw it.
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(60);
   auto caught_up = [&] {
     for (int k = 0; k < kKeys; ++k) {
       if (seen[k].load() != added[k].load()) return false;
     }
     return true;
   };
-  while (!caught_up() && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(5));
+  while (!caught_up() && SteadyClock::now() < deadline) std::this_thread::sleep_for(milliseconds(5));
   EXPECT_TRUE(caught_up());
   q.ShutDown();
   for (auto& t : workers) t.join();
@@ -138,7 +140,7 @@ TEST(WorkQueueTest, AKeyIsNeverProcessedByTwoWorkersAtOnce) {
 
 TEST(WorkQueueTest, AddAfterDelaysTheKey) {
   WorkQueue q;
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   q.AddAfter("late", milliseconds(50));
   EXPECT_EQ(q.Len(), 0u);
   EXPECT_EQ(q.Get(), "late");
@@ -147,7 +149,7 @@ TEST(WorkQueueTest, AddAfterDelaysTheKey) {
 
 TEST(WorkQueueTest, AddAfterOrdersByDueTimeAndZeroIsImmediate) {
   WorkQueue q;
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   q.AddAfter("b", milliseconds(80));
   q.AddAfter("a", milliseconds(30));
   q.AddAfter("now", milliseconds(0));
@@ -174,7 +176,7 @@ TEST(WorkQueueTest, AddAfterStillFiresAfterAnEarlierAddWasProcessed) {
 
 TEST(WorkQueueTest, AddAfterWakesABlockedGet) {
   WorkQueue q;
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   auto got = std::async(std::launch::async, [&] { return q.Get(); });
   std::this_thread::sleep_for(milliseconds(10));
   q.AddAfter("a", milliseconds(40));
@@ -213,13 +215,13 @@ TEST(WorkQueueTest, BackoffNeverOverflows) {
 
 TEST(WorkQueueTest, AddRateLimitedDelaysTheKey) {
   WorkQueue q(PerKeyOnly(milliseconds(40), milliseconds(1000)));
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   q.AddRateLimited("a");
   EXPECT_EQ(q.Len(), 0u);
   EXPECT_EQ(q.Get(), "a");
   EXPECT_GE(Since(start), milliseconds(40));
   q.Done("a");
-  const auto second = Clock::now();
+  const auto second = SteadyClock::now();
   q.AddRateLimited("a");  // the second failure waits twice as long
   EXPECT_EQ(q.Get(), "a");
   EXPECT_GE(Since(second), milliseconds(80));
@@ -230,7 +232,7 @@ TEST(WorkQueueTest, SharedBucketAllowsABurstThenQps) {
   limit.base_delay = milliseconds(0);
   limit.qps = 10;  // a token every 100ms
   limit.burst = 3;
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   WorkQueue q(limit);
   for (int i = 0; i < 6; ++i) q.AddRateLimited("k" + std::to_string(i));
   // The burst goes at once (in any order); the rest one per 100ms, in order.
@@ -256,7 +258,7 @@ TEST(WorkQueueTest, SharedBucketNeverExceedsBurstPlusQps) {
   limit.base_delay = milliseconds(0);
   limit.qps = 20;
   limit.burst = 1;
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   WorkQueue q(limit);
   for (int i = 0; i < 10; ++i) q.AddRateLimited("k" + std::to_string(i));
   std::this_thread::sleep_for(milliseconds(120));
@@ -285,6 +287,47 @@ TEST(WorkQueueTest, NextDelayDoesNotConsumeTheBucket) {
   EXPECT_EQ(q.NextDelay("a"), milliseconds(1));
   EXPECT_EQ(q.NextDelay("a"), milliseconds(1));
   EXPECT_EQ(q.NextDelay("b"), milliseconds(1));
+}
+
+// Regression test (issue 11): every event-triggered reconcile that asked to be called again
+// after a delay started one more periodic chain, so a busy object was reconciled as often
+// as it had had events. Input: AddAfter("a") ten times with 100 ms, then once with 30 ms.
+// Expected: one waiting entry, which comes out at 30 ms on the injected clock and never
+// again. Before the fix: eleven entries, and "a" came out again at 100 ms.
+TEST(WorkQueueTest, AddAfterKeepsOneWaitingEntryPerKeyTheEarliest) {
+  FakeClock clock;
+  WorkQueue q({}, clock);
+  for (int i = 0; i < 10; ++i) q.AddAfter("a", milliseconds(100));
+  q.AddAfter("a", milliseconds(30));
+  q.AddAfter("a", milliseconds(200));  // later than the waiting one: merged into it
+  q.AddAfter("b", milliseconds(100));
+  EXPECT_EQ(q.Waiting(), 2u);
+  auto got = std::async(std::launch::async, [&] { return q.Get(); });
+  clock.Advance(milliseconds(29));
+  EXPECT_EQ(got.wait_for(milliseconds(50)), std::future_status::timeout);  // not early
+  clock.Advance(milliseconds(1));
+  ASSERT_EQ(got.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "a");
+  q.Done("a");
+  clock.Advance(milliseconds(500));
+  EXPECT_EQ(q.Get(), "b");  // "a" is not waiting any more
+  q.Done("b");
+  EXPECT_EQ(q.Waiting(), 0u);
+  EXPECT_EQ(q.Len(), 0u);
+}
+
+TEST(WorkQueueTest, RateLimitedAddsMergeWithAWaitingEntry) {
+  FakeClock clock;
+  WorkQueue q(PerKeyOnly(milliseconds(10), milliseconds(1000)), clock);
+  q.AddAfter("a", milliseconds(500));
+  q.AddRateLimited("a");  // 10 ms: earlier, so it replaces the 500 ms entry
+  q.AddRateLimited("a");  // 20 ms: later than the waiting one
+  EXPECT_EQ(q.Waiting(), 1u);
+  EXPECT_EQ(q.NumRequeues("a"), 2);  // each failure still counts for the backoff
+  clock.Advance(milliseconds(10));
+  EXPECT_EQ(q.Get(), "a");
+  q.Done("a");
+  EXPECT_EQ(q.Waiting(), 0u);
 }
 
 TEST(WorkQueueTest, ShutDownUnblocksGet) {
