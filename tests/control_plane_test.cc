@@ -15,6 +15,7 @@
 #include "api/cstor_types.h"
 #include "api/kube_types.h"
 #include "apiserver/server.h"
+#include "base/clock.h"
 #include "client/client.h"
 #include "client/controller.h"
 #include "client/events.h"
@@ -427,6 +428,73 @@ TEST_F(ControlPlaneTest, InformerResumesAcrossServerRestart) {
   informer.Stop();
 }
 
+// Regression test (issue 11): a list read in pages, with an object on a page already read
+// changed before the last page. The server serves each page from its state at the time,
+// so the joined list must carry a resourceVersion from which a watch replays that change.
+// Before the fix it carried the last page's, and the change was never delivered (a
+// controller then wrote with a stale resourceVersion and got 409 for ever).
+TEST_F(ControlPlaneTest, AListReadInPagesMissesNoChangeMadeBetweenPages) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client_->Create(Replica(fmt::format("r{}", i))).ok());
+  client::ListOptions lo;
+  lo.limit = 2;
+  int pages = 0;
+  std::string changed_rv;
+  lo.on_page = [&](const json&) {
+    if (++pages != 1) return;
+    auto r = client_->Patch(api::CStorVolumeReplica::kType, "openebs", "r0", client::PatchType::kMerge,
+                            {{"spec", {{"capacity", "20Gi"}}}});
+    ASSERT_TRUE(r.ok());
+    changed_rv = (*r)["metadata"]["resourceVersion"];
+  };
+  auto all = client_->ListAll(api::CStorVolumeReplica::kType, "openebs", lo);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ((*all)["items"].size(), 5u);
+  EXPECT_EQ((*all)["items"][0]["spec"]["capacity"], "10Gi");  // read before the change
+
+  client::WatchOptions wo;
+  wo.resource_version = (*all)["metadata"]["resourceVersion"];
+  wo.timeout_seconds = 2;
+  std::string seen_rv;
+  Status s = client_->Watch(api::CStorVolumeReplica::kType, "openebs", wo, [&](client::WatchEvent& ev) {
+    if (ev.type == "MODIFIED" && ev.object["metadata"]["name"] == "r0") {
+      seen_rv = ev.object["metadata"]["resourceVersion"];
+      return false;
+    }
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(seen_rv, changed_rv) << "the change to r0 between pages was not replayed";
+}
+
+// Regression test (issue 11): resync re-delivers the cache every period, counted on the
+// informer's clock from Start. Before the fix the period restarted with every watch and
+// was checked only when an event arrived, so with a quiet resource it never fired.
+TEST_F(ControlPlaneTest, InformerResyncsOnItsClockWithoutEvents) {
+  ASSERT_TRUE(client_->Create(Replica("a")).ok());
+  ASSERT_TRUE(client_->Create(Replica("b")).ok());
+  FakeClock clock;
+  client::InformerOptions io;
+  io.ns = "openebs";
+  io.resync = 10min;
+  client::Informer informer(*client_, api::CStorVolumeReplica::kType, io, clock);
+  std::atomic<int> same{0}, changed{0};
+  informer.AddHandlers({nullptr, [&](const json& o, const json& n) { (o == n ? same : changed)++; }, nullptr});
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(10s));
+  clock.Advance(9min);
+  std::this_thread::sleep_for(100ms);  // can only hide an early resync, never invent one
+  EXPECT_EQ(informer.resyncs(), 0);
+  clock.Advance(1min);
+  EXPECT_TRUE(Eventually([&] { return informer.resyncs() == 1; }));
+  EXPECT_EQ(same, 2);  // each cached object once
+  clock.Advance(10min);
+  EXPECT_TRUE(Eventually([&] { return informer.resyncs() == 2; }));
+  EXPECT_EQ(same, 4);
+  EXPECT_EQ(changed, 0);
+  informer.Stop();
+}
+
 TEST_F(ControlPlaneTest, BadInputGetsStatusErrorsAndChangesNothing) {
   auto created = client_->Create(Replica("vol1"));
   ASSERT_TRUE(created.ok());
@@ -555,7 +623,73 @@ TEST_F(ControlPlaneTest, LeaderElectionHasOneLeaderAndHandsOver) {
   a.Stop();
   EXPECT_TRUE(Eventually([&] { return b.IsLeader(); }));
   EXPECT_EQ(a_started, 1);
-  EXPECT_EQ(b_started, 1);
+  // The callback runs on b's thread after it won (IsLeader may turn true just before).
+  EXPECT_TRUE(Eventually([&] { return b_started == 1; }));
+  auto lease = client_->Get<api::Lease>("openebs", "cstor-operator");
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ(lease->spec.holder_identity, "b");
+  EXPECT_EQ(lease->spec.lease_transitions, 1);
+}
+
+// Regression test (issue 11): two candidates, each on its own clock; a's wall clock is an
+// hour behind b's. Neither may ever act while the other does:
+//   - while a renews, b never takes the lease (before the fix b compared a's renewTime
+//     with its own wall clock, found it an hour old, and took the lease at once);
+//   - a is then paused (its clock stands still: its thread does nothing), b takes the lease
+//     after seeing it unchanged for the lease duration; when a resumes, its clock jumps
+//     and IsLeader() is false before a's thread has run at all (before the fix a kept
+//     acting until a renewal failed, which with retries could take minutes).
+TEST_F(ControlPlaneTest, LeaderElectionNeverHasTwoLeadersWithSkewedClocksOrAPausedLeader) {
+  const auto wall = std::chrono::system_clock::now();
+  FakeClock clock_a(wall - 1h), clock_b(wall);
+  auto options = [](const std::string& id) {
+    client::LeaderElectionOptions o;
+    o.ns = "openebs";
+    o.lease_name = "cstor-operator";
+    o.identity = id;
+    o.lease_duration = 15s;
+    o.renew_deadline = 10s;
+    o.retry_period = 2s;
+    o.release_on_stop = false;
+    return o;
+  };
+  client::LeaderElector a(*client_, options("a"), clock_a);
+  client::LeaderElector b(*client_, options("b"), clock_b);
+  std::atomic<int> a_started{0}, a_stopped{0}, b_started{0};
+  auto settle = [](FakeClock& c) { ASSERT_TRUE(Eventually([&] { return c.Idle(1); })); };
+  a.Start([&] { ++a_started; }, [&] { ++a_stopped; });
+  settle(clock_a);
+  ASSERT_TRUE(a.IsLeader());
+  b.Start([&] { ++b_started; }, nullptr);
+  settle(clock_b);
+
+  // Both clocks run; a renews every 2 s.
+  for (int s = 0; s < 40; ++s) {
+    clock_a.Advance(1s);
+    settle(clock_a);
+    clock_b.Advance(1s);
+    settle(clock_b);
+    ASSERT_TRUE(a.IsLeader()) << "at " << s << " s";
+    ASSERT_FALSE(b.IsLeader()) << "b took a live leader's lease at " << s << " s";
+  }
+
+  // a is paused: only b's clock runs.
+  int waited = 0;
+  for (; waited < 30 && !b.IsLeader(); ++waited) {
+    clock_b.Advance(1s);
+    settle(clock_b);
+  }
+  ASSERT_TRUE(b.IsLeader()) << "b never took the lease of a paused leader";
+  EXPECT_GE(waited, 15);  // not before a full lease duration without a renewal
+  EXPECT_TRUE(Eventually([&] { return b_started == 1; }));
+  // a resumes: its clock has moved by the pause; it must not act any more, even before
+  // its thread notices.
+  clock_a.Advance(std::chrono::seconds(waited));
+  EXPECT_FALSE(a.IsLeader()) << "a and b both lead";
+  settle(clock_a);
+  EXPECT_FALSE(a.IsLeader());
+  EXPECT_TRUE(Eventually([&] { return a_stopped == 1; }));
+  EXPECT_EQ(a_started, 1);
   auto lease = client_->Get<api::Lease>("openebs", "cstor-operator");
   ASSERT_TRUE(lease.ok());
   EXPECT_EQ(lease->spec.holder_identity, "b");

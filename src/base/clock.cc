@@ -45,11 +45,13 @@ void FakeClock::WaitUntil(CondVar* cv, TimePoint deadline) const NO_THREAD_SAFET
   {
     MutexLock lock(&mu_);
     if (TimePoint(elapsed_) >= deadline) return;
-    waiters_.push_back(cv);
+    waiters_.push_back({cv, deadline});
   }
   cv->WaitFor(kFakeWaitSlice);
   MutexLock lock(&mu_);
-  waiters_.erase(std::find(waiters_.begin(), waiters_.end(), cv));
+  waiters_.erase(std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) {
+    return w.cv == cv && w.deadline == deadline;
+  }));
 }
 
 void FakeClock::Advance(std::chrono::nanoseconds d) {
@@ -57,12 +59,14 @@ void FakeClock::Advance(std::chrono::nanoseconds d) {
   elapsed_ += d;
   // Signalling without the waiters' mutexes is allowed; a waiter that had not yet blocked
   // misses it and looks again after kFakeWaitSlice.
-  for (CondVar* cv : waiters_) cv->SignalAll();
+  for (const Waiter& w : waiters_) w.cv->SignalAll();
 }
 
-int FakeClock::Waiters() const {
+bool FakeClock::Idle(int threads) const {
   MutexLock lock(&mu_);
-  return static_cast<int>(waiters_.size());
+  return static_cast<int>(waiters_.size()) == threads &&
+         std::all_of(waiters_.begin(), waiters_.end(),
+                     [&](const Waiter& w) { return w.deadline > TimePoint(elapsed_); });
 }
 
 }  // namespace cstor

@@ -45,14 +45,19 @@ class FakeClock final : public Clock {
   void WaitUntil(CondVar* cv, TimePoint deadline) const override;
 
   void Advance(std::chrono::nanoseconds d);
-  // Waiters blocked in WaitUntil right now (tests wait for a thread to be parked).
-  int Waiters() const;
+  // True when exactly `threads` threads wait in WaitUntil, each for a time still ahead:
+  // every thread that runs on this clock has done what the time so far asked of it.
+  bool Idle(int threads) const;
 
  private:
+  struct Waiter {
+    CondVar* cv;
+    TimePoint deadline;
+  };
   mutable Mutex mu_;
   std::chrono::nanoseconds elapsed_ GUARDED_BY(mu_){0};
   const WallTime wall_start_;
-  mutable std::vector<CondVar*> waiters_ GUARDED_BY(mu_);
+  mutable std::vector<Waiter> waiters_ GUARDED_BY(mu_);
 };
 
 }  // namespace cstor

@@ -107,9 +107,10 @@ std::unique_ptr<httplib::Client> Client::NewConnection() const {
   auto c = std::make_unique<httplib::Client>(config_.server);
   c->set_keep_alive(true);
   c->set_tcp_nodelay(true);  // small requests, each waited for: no Nagle delay
-  c->set_connection_timeout(5);
-  c->set_read_timeout(60);
-  c->set_write_timeout(30);
+  const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(retry_.attempt_timeout);
+  c->set_connection_timeout(std::min<std::chrono::microseconds>(timeout, std::chrono::seconds(5)));
+  c->set_read_timeout(timeout);
+  c->set_write_timeout(std::min<std::chrono::microseconds>(timeout, std::chrono::seconds(30)));
   c->set_decompress(true);
   if (!config_.token.empty()) c->set_bearer_token_auth(config_.token);
   if (config_.server.starts_with("https://")) {
@@ -212,13 +213,13 @@ Result<json> Client::ListAll(const ResourceType& type, const std::string& ns, Li
   while (true) {
     auto page = List(type, ns, opts);
     if (!page.ok()) return page.status();
+    if (opts.on_page) opts.on_page(*page);
+    opts.continue_token = (*page)["metadata"].value("continue", "");
     if (all.is_null()) {
       all = std::move(*page);
     } else {
       for (auto& item : (*page)["items"]) all["items"].push_back(std::move(item));
-      all["metadata"] = (*page)["metadata"];
     }
-    opts.continue_token = all["metadata"].value("continue", "");
     if (opts.continue_token.empty()) break;
   }
   all["metadata"].erase("continue");

@@ -46,6 +46,8 @@ struct ListOptions {
   std::string field_selector;
   size_t limit = 0;            // 0: everything in one response
   std::string continue_token;  // from the previous page
+  // ListAll calls this after each page arrives (progress for long lists).
+  std::function<void(const json& page)> on_page;
 };
 
 struct WatchOptions {
@@ -73,6 +75,8 @@ struct RetryPolicy {
   int attempts = 5;
   std::chrono::milliseconds initial_backoff{100};
   std::chrono::milliseconds max_backoff{3000};
+  // Bounds one attempt's connect, send and wait for the response (not a watch's stream).
+  std::chrono::milliseconds attempt_timeout{std::chrono::seconds(60)};
 };
 
 // Stops a Watch running on another thread.
@@ -100,7 +104,10 @@ class Client {
   // JSON objects. `ns` is ignored for cluster-scoped resources.
   Result<json> Get(const ResourceType& type, const std::string& ns, const std::string& name);
   Result<json> List(const ResourceType& type, const std::string& ns, const ListOptions& opts = {});
-  // Every page of a list, joined (items, and the last page's metadata).
+  // Every page of a list, joined. Its resourceVersion is the first page's: a server may
+  // serve each page from its state at that moment, and a watch from the first page's
+  // version then replays whatever changed while the later pages were read (a watch from
+  // the last page's would skip changes to objects on pages already read).
   Result<json> ListAll(const ResourceType& type, const std::string& ns, ListOptions opts = {});
   Result<json> Create(const ResourceType& type, const std::string& ns, const json& object);
   Result<json> Update(const ResourceType& type, const std::string& ns, const json& object);

@@ -6,14 +6,17 @@
 
 namespace cstor::client {
 
-Informer::Informer(Client& client, ResourceType type, InformerOptions opts)
-    : client_(client), type_(type), opts_(std::move(opts)) {}
+Informer::Informer(Client& client, ResourceType type, InformerOptions opts, const Clock& clock)
+    : client_(client), type_(type), opts_(std::move(opts)), clock_(clock) {}
 
 Informer::~Informer() { Stop(); }
 
 void Informer::AddHandlers(EventHandlers handlers) { handlers_.push_back(std::move(handlers)); }
 
-void Informer::Start() { thread_ = std::thread([this] { Run(); }); }
+void Informer::Start() {
+  thread_ = std::thread([this] { Run(); });
+  if (opts_.resync.count() > 0) resync_thread_ = std::thread([this] { RunResync(); });
+}
 
 void Informer::Stop() {
   if (stopping_.exchange(true)) return;
@@ -23,6 +26,7 @@ void Informer::Stop() {
     sleep_cv_.SignalAll();
   }
   if (thread_.joinable()) thread_.join();
+  if (resync_thread_.joinable()) resync_thread_.join();
 }
 
 bool Informer::WaitForSync(std::chrono::milliseconds timeout) {
@@ -90,10 +94,11 @@ Status Informer::ListAndReplace() {
   ListOptions lo;
   lo.label_selector = opts_.label_selector;
   lo.field_selector = opts_.field_selector;
-  lo.limit = 500;
+  lo.limit = opts_.page_size;
   auto list = client_.ListAll(type_, opts_.ns, lo);
   if (!list.ok()) return list.status();
   ++lists_;
+  MutexLock deliver(&deliver_mu_);
   std::map<std::string, json> fresh;
   for (json& item : (*list)["items"]) {
     // List items carry no kind; fill it in so cached objects decode as typed objects.
@@ -137,19 +142,17 @@ Status Informer::WatchOnce() {
                        std::uniform_int_distribution<int>(0, opts_.watch_timeout_seconds / 2)(rng);
   wo.bookmarks = true;
   ++watches_;
-  auto last_resync = std::chrono::steady_clock::now();
   return client_.Watch(
       type_, opts_.ns, wo,
       [&](WatchEvent& ev) {
         const std::string rv = ev.object.value("metadata", json::object()).value("resourceVersion", "");
-        if (ev.type != "BOOKMARK") Deliver(ev.type, std::move(ev.object));
+        if (ev.type != "BOOKMARK") {
+          MutexLock deliver(&deliver_mu_);
+          Deliver(ev.type, std::move(ev.object));
+        }
         if (!rv.empty()) {
           MutexLock lock(&mu_);
           resource_version_ = rv;
-        }
-        if (opts_.resync.count() > 0 && std::chrono::steady_clock::now() - last_resync >= opts_.resync) {
-          last_resync = std::chrono::steady_clock::now();
-          Resync();
         }
         return !stopping_;
       },
@@ -157,10 +160,33 @@ Status Informer::WatchOnce() {
 }
 
 void Informer::Resync() {
+  MutexLock deliver(&deliver_mu_);  // the cache as of the last delivered event
   for (const json& obj : List()) {
     for (const EventHandlers& h : handlers_) {
       if (h.on_update) h.on_update(obj, obj);
     }
+  }
+  ++resyncs_;
+}
+
+// Its own thread on a fixed schedule from Start: a watch that ends or an event that
+// arrives does not move it (a timer restarted with each watch never fired, since a watch
+// lasts less than the period).
+void Informer::RunResync() {
+  auto next = clock_.Now() + opts_.resync;
+  while (!stopping_) {
+    {
+      MutexLock lock(&sleep_mu_);
+      while (!stopping_ && clock_.Now() < next) clock_.WaitUntil(&sleep_cv_, next);
+    }
+    if (stopping_) break;
+    next += opts_.resync;
+    bool synced;
+    {
+      MutexLock lock(&mu_);
+      synced = synced_;
+    }
+    if (synced) Resync();
   }
 }
 
@@ -186,8 +212,9 @@ void Informer::Run() {
     auto delay = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(100 << std::min(failures, 6)),
                                                      std::chrono::seconds(5));
     CSTOR_LOG_DEBUG("informer {}: {} (retrying in {} ms)", type_.resource, s.ToString(), delay.count());
+    const auto until = clock_.Now() + delay;
     MutexLock lock(&sleep_mu_);
-    if (!stopping_) sleep_cv_.WaitFor(delay);
+    while (!stopping_ && clock_.Now() < until) clock_.WaitUntil(&sleep_cv_, until);
   }
 }
 

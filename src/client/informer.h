@@ -5,11 +5,11 @@
 // from the last resourceVersion it saw (the server keeps history, across restarts too),
 // backing off while the server is unreachable. Only when the server says that version is
 // gone (410) does it list again, and then it reports what changed while it was away,
-// including deletions, by comparing the new list with its cache. Every `resync` it
-// re-delivers every cached object as an update, so level-triggered controllers also
-// repair drift they had no event for.
+// including deletions, by comparing the new list with its cache. Every `resync`, counted
+// from Start on its Clock whatever the watches do, it re-delivers every cached object as
+// an update, so level-triggered controllers also repair drift they had no event for.
 //
-// Thread-safe. Handlers run on the informer's thread, one at a time; they must not block.
+// Thread-safe. Handlers run one at a time (on the informer's threads); they must not block.
 #pragma once
 
 #include <atomic>
@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/mutex.h"
 #include "client/client.h"
 
@@ -38,11 +39,13 @@ struct InformerOptions {
   std::string field_selector;
   std::chrono::milliseconds resync{std::chrono::minutes(10)};  // 0: never
   int watch_timeout_seconds = 300;  // each watch is re-established after about this long
+  size_t page_size = 500;           // objects per list request
 };
 
 class Informer {
  public:
-  Informer(Client& client, ResourceType type, InformerOptions opts = {});
+  Informer(Client& client, ResourceType type, InformerOptions opts = {},
+           const Clock& clock = Clock::Real());
   ~Informer();  // stops
 
   // Before Start.
@@ -50,7 +53,8 @@ class Informer {
 
   void Start();
   void Stop();
-  // True once the first list has been delivered; false if `timeout` passes first.
+  // True once the first list has been delivered; false if `timeout` (real time: it
+  // bounds the caller's wait) passes first.
   bool WaitForSync(std::chrono::milliseconds timeout);
 
   std::optional<json> Get(const std::string& ns, const std::string& name) const;
@@ -61,22 +65,26 @@ class Informer {
   // watches it opened: for tests and metrics.
   int lists() const { return lists_; }
   int watches() const { return watches_; }
+  int resyncs() const { return resyncs_; }
 
   // "ns/name", or "name" for cluster-scoped objects: the key controllers queue.
   static std::string KeyOf(const json& obj);
 
  private:
   void Run();
+  void RunResync();
   Status ListAndReplace();
   Status WatchOnce();
-  void Deliver(const std::string& type, json obj);
+  void Deliver(const std::string& type, json obj) REQUIRES(deliver_mu_);
   void Resync();
 
   Client& client_;
   const ResourceType type_;
   const InformerOptions opts_;
+  const Clock& clock_;
   std::vector<EventHandlers> handlers_;
 
+  Mutex deliver_mu_;  // held while handlers run: one at a time
   mutable Mutex mu_;
   CondVar synced_cv_{&mu_};
   std::map<std::string, json> cache_ GUARDED_BY(mu_);
@@ -86,10 +94,12 @@ class Informer {
   std::atomic<bool> stopping_{false};
   std::atomic<int> lists_{0};
   std::atomic<int> watches_{0};
+  std::atomic<int> resyncs_{0};
   WatchCanceller canceller_;
   Mutex sleep_mu_;
   CondVar sleep_cv_{&sleep_mu_};
   std::thread thread_;
+  std::thread resync_thread_;
 };
 
 }  // namespace cstor::client

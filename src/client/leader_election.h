@@ -1,11 +1,22 @@
 // Leader election on a coordination.k8s.io/v1 Lease, so that of several replicas of a
-// controller exactly one acts at a time.
+// controller at most one acts at a time.
 //
-// The leader renews the lease every `retry_period`; if it cannot renew within
-// `renew_deadline` it stops leading (and calls on_stopped_leading) before the lease can
-// expire and another candidate take it. Candidates take a lease whose renewTime is older
-// than its leaseDurationSeconds. Every write carries the lease's resourceVersion, so two
-// candidates can never both win.
+// The rule, and why two candidates never both act:
+//   - A candidate takes a lease only when it is free, or when it has seen the same lease
+//     record, unchanged, for the record's leaseDurationSeconds measured on its own
+//     monotonic clock from when it first saw it. The renewTime written in the lease is
+//     for people: comparing another machine's wall clock with ours would let a skewed
+//     clock end a live leader's term.
+//   - The leader counts its term from the moment it *sent* its last successful renewal,
+//     and IsLeader() turns false renew_deadline (< lease_duration) after that moment,
+//     whether or not the thread is stuck in a request or the process was paused.
+//   - The renewal reached the server after it was sent, and any other candidate saw it
+//     after that, so the other waits at least lease_duration from the leader's send time.
+//     Clocks may be offset by any amount; only their rates must roughly agree.
+//   - Every write carries the resourceVersion read, so two candidates never both win one
+//     round.
+// Each request is one attempt bounded by a fraction of renew_deadline, so a hung server
+// ends a term on time and Stop returns promptly.
 #pragma once
 
 #include <atomic>
@@ -14,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/mutex.h"
 #include "client/client.h"
 
@@ -32,29 +44,45 @@ struct LeaderElectionOptions {
 
 class LeaderElector {
  public:
-  LeaderElector(Client& client, LeaderElectionOptions opts);
+  // Uses `client`'s configuration with its own connections (one attempt per request,
+  // bounded in time). Options are checked: renew_deadline must be below lease_duration
+  // and retry_period below renew_deadline.
+  LeaderElector(const Client& client, LeaderElectionOptions opts, const Clock& clock = Clock::Real());
   ~LeaderElector();  // stops
 
-  // Campaigns on a thread; on_started_leading runs when the lease is won (on that
-  // thread: start the work and return), on_stopped_leading when it is lost or given up.
+  // Campaigns on a thread and returns at once. on_started_leading runs on that thread
+  // when the lease is won (start the work and return); on_stopped_leading when the term
+  // ends (the lease could not be renewed in time, or Stop). After a lost term the
+  // candidate campaigns again, so both may run more than once.
   void Start(std::function<void()> on_started_leading, std::function<void()> on_stopped_leading);
   void Stop();
-  bool IsLeader() const { return leading_; }
+
+  // Whether this candidate may act now: it won the lease and its last renewal was sent
+  // less than renew_deadline ago, by its clock. Work done on the leader's behalf checks
+  // this rather than trusting the callbacks' timing.
+  bool IsLeader() const;
 
   // One attempt to acquire or renew; true if we hold the lease afterwards.
   bool TryAcquireOrRenew();
 
  private:
   void Run();
+  bool TermCurrentLocked() const REQUIRES(mu_);
 
-  Client& client_;
+  Client client_;
   const LeaderElectionOptions opts_;
+  const Clock& clock_;
   std::function<void()> on_started_;
   std::function<void()> on_stopped_;
-  std::atomic<bool> leading_{false};
   std::atomic<bool> stopping_{false};
-  Mutex mu_;
+
+  mutable Mutex mu_;
   CondVar cv_{&mu_};
+  bool leading_ GUARDED_BY(mu_) = false;
+  Clock::TimePoint renew_sent_ GUARDED_BY(mu_);  // of the last successful renewal
+  // The lease record as last read, and when (our clock) it was first seen unchanged.
+  std::string observed_record_ GUARDED_BY(mu_);
+  Clock::TimePoint observed_at_ GUARDED_BY(mu_);
   std::thread thread_;
 };
 
