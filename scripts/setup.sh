@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git python3
+  g++ clang libclang-rt-14-dev cmake ninja-build pkg-config git python3 ccache
   # libraries
   librocksdb-dev libisal-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libssl-dev libasio-dev

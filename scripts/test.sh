@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# ccache (see CMakeLists.txt) keyed on paths relative to the checkout, so a fresh clone
+# elsewhere reuses what the last run compiled.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
 tsan_targets=(net_test client_test engine_test)
 
