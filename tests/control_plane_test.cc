@@ -698,7 +698,8 @@ TEST_F(ControlPlaneTest, LeaderElectionNeverHasTwoLeadersWithSkewedClocksOrAPaus
 
 TEST_F(ControlPlaneTest, VolumeReadyControllerKeepsTheConditionCurrent) {
   client::EventRecorder events(*client_, "cstor-operator", "test");
-  controllers::VolumeReadyController ready(*client_, events, "openebs");
+  FakeClock clock;  // stands still: no report turns stale here
+  controllers::VolumeReadyController ready(*client_, events, {.ns = "openebs", .clock = &clock});
   ASSERT_TRUE(ready.Start().ok());
 
   ASSERT_TRUE(client_->Create(Volume("pvc-1")).ok());
@@ -733,10 +734,54 @@ TEST_F(ControlPlaneTest, VolumeReadyControllerKeepsTheConditionCurrent) {
   // Level-triggered and idempotent: with nothing changing, nothing is written.
   auto settled = client_->Get<api::CStorVolume>("openebs", "pvc-1");
   ASSERT_TRUE(settled.ok());
+  const int64_t before = ready.controller().reconciles();
   ready.controller().queue().Add("openebs/pvc-1");
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(Eventually([&] { return ready.controller().reconciles() > before; }));
   EXPECT_EQ(client_->Get<api::CStorVolume>("openebs", "pvc-1")->metadata.resource_version,
             settled->metadata.resource_version);
+  ready.Stop();
+}
+
+// Regression test (issue 11): Ready followed the phase alone, so a volume whose target
+// died kept Ready=True (cStor's stale "Healthy"). On the controller's fake clock: a
+// report unchanged for 30 s makes it False (TargetNotReporting) with no event from the
+// server; a new report makes it True again; staleness counts from the last change.
+TEST_F(ControlPlaneTest, VolumeReadyTurnsFalseWhenTheTargetStopsReporting) {
+  client::EventRecorder events(*client_, "cstor-operator", "test");
+  FakeClock clock;
+  controllers::VolumeReadyController ready(*client_, events, {.ns = "openebs", .stale_after = 30s, .clock = &clock});
+  ASSERT_TRUE(ready.Start().ok());
+  auto ready_status = [&]() -> std::string {
+    auto cv = client_->Get<api::CStorVolume>("openebs", "pvc-1");
+    if (!cv.ok()) return "error";
+    const api::Condition* c = api::FindCondition(cv->status.conditions, api::cv_condition::kReady);
+    return c ? c->status + "/" + c->reason : "none";
+  };
+  auto report = [&](const std::string& at) {
+    const int64_t before = ready.controller().reconciles();
+    ASSERT_TRUE(client_->Patch(api::CStorVolume::kType, "openebs", "pvc-1", client::PatchType::kMerge,
+                               {{"status", {{"phase", "Healthy"}, {"lastUpdateTime", at}}}}, true).ok());
+    ASSERT_TRUE(Eventually([&] { return ready.controller().reconciles() > before; }));
+  };
+  ASSERT_TRUE(client_->Create(Volume("pvc-1")).ok());
+  report("2026-12-06T07:00:00Z");
+  EXPECT_TRUE(Eventually([&] { return ready_status() == "True/QuorumHealthy"; })) << ready_status();
+
+  clock.Advance(29s);
+  std::this_thread::sleep_for(100ms);  // can only hide an early verdict, never invent one
+  EXPECT_EQ(ready_status(), "True/QuorumHealthy");
+  clock.Advance(1s);
+  EXPECT_TRUE(Eventually([&] { return ready_status() == "False/TargetNotReporting"; })) << ready_status();
+
+  report("2026-12-06T07:00:40Z");
+  EXPECT_TRUE(Eventually([&] { return ready_status() == "True/QuorumHealthy"; })) << ready_status();
+  clock.Advance(20s);
+  report("2026-12-06T07:01:00Z");
+  clock.Advance(20s);  // 40 s since the first of these reports, 20 s since the last
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(ready_status(), "True/QuorumHealthy");
+  clock.Advance(10s);
+  EXPECT_TRUE(Eventually([&] { return ready_status() == "False/TargetNotReporting"; })) << ready_status();
   ready.Stop();
 }
 

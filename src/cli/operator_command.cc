@@ -45,7 +45,7 @@ Status RunOperator(const OperatorArgs& a) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
 
   client::EventRecorder events(api, "cstor-operator", host);
-  controllers::VolumeReadyController volume_ready(api, events, a.ns);
+  controllers::VolumeReadyController volume_ready(api, events, {.ns = a.ns});
   Status failed;
   auto start = [&] {
     if (Status s = volume_ready.Start(); !s.ok()) {

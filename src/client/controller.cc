@@ -6,8 +6,8 @@ namespace cstor::client {
 
 Controller::Controller(Client& client, ResourceType primary, Reconciler& reconciler,
                        ControllerOptions opts)
-    : client_(client), reconciler_(reconciler), opts_(std::move(opts)), queue_(opts_.rate_limit) {
-  informers_.push_back(std::make_unique<Informer>(client_, primary, opts_.informer));
+    : client_(client), reconciler_(reconciler), opts_(std::move(opts)), queue_(opts_.rate_limit, clock()) {
+  informers_.push_back(std::make_unique<Informer>(client_, primary, opts_.informer, clock()));
   auto enqueue = [this](const json& obj) { queue_.Add(Informer::KeyOf(obj)); };
   informers_.front()->AddHandlers({enqueue, [enqueue](const json&, const json& n) { enqueue(n); },
                                    enqueue});
@@ -17,7 +17,7 @@ Controller::~Controller() { Stop(); }
 
 void Controller::Watch(ResourceType type, std::function<std::vector<std::string>(const json&)> map,
                        InformerOptions opts) {
-  informers_.push_back(std::make_unique<Informer>(client_, type, std::move(opts)));
+  informers_.push_back(std::make_unique<Informer>(client_, type, std::move(opts), clock()));
   auto enqueue = [this, map = std::move(map)](const json& obj) {
     for (const std::string& key : map(obj)) queue_.Add(key);
   };

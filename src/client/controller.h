@@ -41,6 +41,7 @@ struct ControllerOptions {
   int workers = 2;
   InformerOptions informer;  // for the primary resource
   RateLimit rate_limit;
+  const Clock* clock = nullptr;  // the queue's and informers' time; null: the machine's
 };
 
 class Controller {
@@ -68,6 +69,7 @@ class Controller {
 
  private:
   void Work();
+  const Clock& clock() const { return opts_.clock ? *opts_.clock : Clock::Real(); }
 
   Client& client_;
   Reconciler& reconciler_;

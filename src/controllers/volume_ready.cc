@@ -45,16 +45,18 @@ api::Condition VolumeReadyCondition(const api::CStorVolume& cv) {
 }
 
 VolumeReadyController::VolumeReadyController(client::Client& client, client::EventRecorder& events,
-                                             std::string ns)
+                                             VolumeReadyOptions opts)
     : client_(client),
       events_(events),
-      controller_(client, api::CStorVolume::kType, *this, Options(std::move(ns))) {}
+      opts_(std::move(opts)),
+      controller_(client, api::CStorVolume::kType, *this, Options(opts_)) {}
 
-client::ControllerOptions VolumeReadyController::Options(std::string ns) {
-  client::ControllerOptions o;
-  o.name = "volume-ready";
-  o.informer.ns = std::move(ns);
-  return o;
+client::ControllerOptions VolumeReadyController::Options(const VolumeReadyOptions& o) {
+  client::ControllerOptions c;
+  c.name = "volume-ready";
+  c.informer.ns = o.ns;
+  c.clock = o.clock;
+  return c;
 }
 
 Status VolumeReadyController::Start() { return controller_.Start(); }
@@ -72,12 +74,46 @@ Result<client::ReconcileResult> VolumeReadyController::Reconcile(const std::stri
     events_.Warning(*cached, "Malformed", e.what());
     return client::ReconcileResult{};
   }
-  if (cv.metadata.deletion_timestamp) return client::ReconcileResult{};
+  const std::string key = client::Informer::KeyOf(*cached);
+  if (cv.metadata.deletion_timestamp) {
+    MutexLock lock(&mu_);
+    reports_.erase(key);
+    return client::ReconcileResult{};
+  }
+
+  // How long since the target's report last changed, by our clock.
+  const auto now = clock().Now();
+  Clock::TimePoint::duration silent;
+  {
+    MutexLock lock(&mu_);
+    auto [it, fresh] = reports_.try_emplace(key, Report{cv.status.last_update_time, now});
+    if (!fresh && it->second.last_update_time != cv.status.last_update_time) {
+      it->second = Report{cv.status.last_update_time, now};
+    }
+    silent = now - it->second.seen_at;
+  }
+  client::ReconcileResult result;
+  api::Condition want = VolumeReadyCondition(cv);
+  if (want.status == api::kConditionTrue) {
+    if (silent >= opts_.stale_after) {
+      want.status = api::kConditionFalse;
+      want.reason = "TargetNotReporting";
+      // No running count in the message: a settled stale volume is not rewritten.
+      want.message = fmt::format(
+          "the target has not reported for over {} s (its last report, at {}, said {}: {}); "
+          "check the target pod: kubectl get pod -l openebs.io/persistent-volume={}",
+          std::chrono::duration_cast<std::chrono::seconds>(opts_.stale_after).count(),
+          cv.status.last_update_time.empty() ? "an unknown time" : cv.status.last_update_time,
+          cv.status.phase, VolumeReadyCondition(cv).message, cv.metadata.name);
+    } else {
+      // Look again when the report would turn stale (a new report requeues sooner).
+      result.requeue_after = std::chrono::ceil<std::chrono::milliseconds>(opts_.stale_after - silent);
+    }
+  }
 
   const api::Condition* before = api::FindCondition(cv.status.conditions, api::cv_condition::kReady);
   const std::string old_status = before ? before->status : "";
-  api::Condition want = VolumeReadyCondition(cv);
-  if (!api::SetCondition(cv.status.conditions, want, api::NowTimestamp())) return client::ReconcileResult{};
+  if (!api::SetCondition(cv.status.conditions, want, api::NowTimestamp())) return result;
 
   // The cached object's resourceVersion makes this a compare-and-swap: if the volume
   // changed since the cache saw it, the write fails with a conflict, the key is retried,
@@ -89,7 +125,7 @@ Result<client::ReconcileResult> VolumeReadyController::Reconcile(const std::stri
                    want.status == api::kConditionTrue ? "Ready" : "NotReady",
                    want.reason + ": " + want.message);
   }
-  return client::ReconcileResult{};
+  return result;
 }
 
 }  // namespace cstor::controllers

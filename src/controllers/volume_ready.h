@@ -4,23 +4,43 @@
 // "Degraded" means "slower" or "down"; this condition answers that, and each change of
 // it is recorded as an Event.
 //
+// A phase is only as good as its age. The target refreshes status.lastUpdateTime each
+// time it reports (at least every few seconds); a volume whose report has not changed
+// for `stale_after`, measured on this controller's clock from when it saw the report
+// change (the timestamp itself is the target's clock, not ours), is Ready=False with
+// reason TargetNotReporting, whatever its last phase said. This is the stale "Healthy"
+// that cStor shows for a volume whose target died.
+//
 // It is also the worked example of the controller pattern (docs/control-plane.md): it
 // reads the volume from the informer cache, computes the condition from the observed
 // status alone, and writes only when the condition differs.
 #pragma once
 
+#include <chrono>
+#include <map>
+#include <string>
+
 #include "api/cstor_types.h"
+#include "base/clock.h"
+#include "base/mutex.h"
 #include "client/controller.h"
 #include "client/events.h"
 
 namespace cstor::controllers {
 
-// The Ready condition a volume in this state should carry (lastTransitionTime unset).
+// The Ready condition a volume in this state should carry (lastTransitionTime unset),
+// judged from its phase alone.
 api::Condition VolumeReadyCondition(const api::CStorVolume& cv);
+
+struct VolumeReadyOptions {
+  std::string ns;  // "" for every namespace
+  std::chrono::milliseconds stale_after{std::chrono::seconds(30)};
+  const Clock* clock = nullptr;  // null: the machine's
+};
 
 class VolumeReadyController : public client::Reconciler {
  public:
-  VolumeReadyController(client::Client& client, client::EventRecorder& events, std::string ns);
+  VolumeReadyController(client::Client& client, client::EventRecorder& events, VolumeReadyOptions opts);
 
   Status Start();
   void Stop();
@@ -30,10 +50,19 @@ class VolumeReadyController : public client::Reconciler {
   client::Controller& controller() { return controller_; }
 
  private:
-  static client::ControllerOptions Options(std::string ns);
+  static client::ControllerOptions Options(const VolumeReadyOptions& o);
+  const Clock& clock() const { return opts_.clock ? *opts_.clock : Clock::Real(); }
 
   client::Client& client_;
   client::EventRecorder& events_;
+  const VolumeReadyOptions opts_;
+  // Per volume: the last status.lastUpdateTime seen, and when (our clock) it changed.
+  struct Report {
+    std::string last_update_time;
+    Clock::TimePoint seen_at;
+  };
+  Mutex mu_;
+  std::map<std::string, Report> reports_ GUARDED_BY(mu_);
   client::Controller controller_;
 };
 
