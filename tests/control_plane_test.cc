@@ -1,11 +1,15 @@
 // The control plane end to end over real HTTPS: the embedded API server, the client, the
 // controller runtime and a controller. Nothing here is mocked; the server runs in this
 // process on a loopback port with its SQLite store in a temporary directory.
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include <fmt/format.h>
@@ -694,6 +698,73 @@ TEST_F(ControlPlaneTest, LeaderElectionNeverHasTwoLeadersWithSkewedClocksOrAPaus
   ASSERT_TRUE(lease.ok());
   EXPECT_EQ(lease->spec.holder_identity, "b");
   EXPECT_EQ(lease->spec.lease_transitions, 1);
+}
+
+// Events (issue 11): repeats of one event become one Event with a count, and past ten
+// distinct messages for one object and reason the rest are combined into one Event.
+TEST_F(ControlPlaneTest, EventsAreCountedAndSimilarOnesCombined) {
+  auto cv = client_->Create(Volume("pvc-1"));
+  ASSERT_TRUE(cv.ok());
+  client::EventRecorder events(*client_, client::EventRecorderOptions{.component = "test"});
+  for (int i = 0; i < 20; ++i) events.Warning(json(*cv), "NoQuorum", "only 1 of 3 replicas are healthy");
+  for (int i = 0; i < 15; ++i) events.Normal(json(*cv), "Progress", fmt::format("step {}", i));
+  events.Flush();
+  EXPECT_EQ(events.dropped(), 0);
+  client::ListOptions lo;
+  lo.field_selector = "involvedObject.name=pvc-1";
+  auto list = client_->List<api::Event>("openebs", lo);
+  ASSERT_TRUE(list.ok());
+  int no_quorum = 0, progress = 0, progress_count = 0;
+  std::string combined;
+  for (const api::Event& e : list->items) {
+    if (e.reason == "NoQuorum") {
+      ++no_quorum;
+      EXPECT_EQ(e.count, 20);
+    } else if (e.reason == "Progress") {
+      ++progress;
+      progress_count += e.count;
+      if (e.message.starts_with("(combined")) combined = e.message;
+    }
+  }
+  EXPECT_EQ(no_quorum, 1);
+  EXPECT_EQ(progress, 11);
+  EXPECT_EQ(progress_count, 15);
+  EXPECT_EQ(combined, "(combined from similar events): step 14");
+}
+
+// Regression test (issue 11): events were written inside Record, so a reconcile waited on
+// the API server (up to a minute per attempt) for a message to people. Against a server
+// that accepts connections and never answers, a thousand Records return at once, the
+// queue stays bounded (the rest are counted as dropped), and the recorder shuts down
+// within its drain bound.
+TEST_F(ControlPlaneTest, EventsNeverBlockTheCallerWhenTheServerHangs) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 128), 0);  // connections complete in the backlog; nothing answers
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  client::Config hung = config_;
+  hung.server = fmt::format("https://127.0.0.1:{}", ntohs(addr.sin_port));
+  Client c(hung);
+  auto events = std::make_unique<client::EventRecorder>(
+      c, client::EventRecorderOptions{.component = "test", .queue_limit = 100,
+                                      .request_timeout = 500ms, .drain_timeout = 1s});
+  const json obj = {{"apiVersion", "cstor.openebs.io/v1"}, {"kind", "CStorVolume"},
+                    {"metadata", {{"name", "pvc-1"}, {"namespace", "openebs"}, {"uid", "u1"}}}};
+  auto recording = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 1000; ++i) events->Warning(obj, "Slow", fmt::format("message {}", i));
+  });
+  // The bound only catches a hang: 1000 blocking writes would take 1000 x 500 ms.
+  ASSERT_EQ(recording.wait_for(60s), std::future_status::ready) << "Record blocked on the API server";
+  EXPECT_GE(events->dropped(), 1000 - 100 - 1);
+  auto stopping = std::async(std::launch::async, [&] { events.reset(); });
+  EXPECT_EQ(stopping.wait_for(60s), std::future_status::ready) << "shutdown waited on every queued event";
+  stopping.wait();
+  close(fd);
 }
 
 TEST_F(ControlPlaneTest, VolumeReadyControllerKeepsTheConditionCurrent) {
