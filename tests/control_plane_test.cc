@@ -19,6 +19,7 @@
 #include "api/cstor_types.h"
 #include "api/kube_types.h"
 #include "apiserver/server.h"
+#include "apiserver/tls.h"
 #include "base/clock.h"
 #include "client/client.h"
 #include "client/controller.h"
@@ -497,6 +498,72 @@ TEST_F(ControlPlaneTest, InformerResyncsOnItsClockWithoutEvents) {
   EXPECT_EQ(same, 4);
   EXPECT_EQ(changed, 0);
   informer.Stop();
+}
+
+// Issue 11: kubeconfigs with client certificates (kubeadm, kind, minikube) were refused.
+// The server's kubeconfig has a certificate user; a certificate the server did not sign
+// fails, and a client with neither token nor certificate gets 401.
+TEST_F(ControlPlaneTest, ClientCertificatesAuthenticate) {
+  auto cfg = client::LoadKubeconfig(server_->kubeconfig_path(), "cstor-cert");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_TRUE(cfg->token.empty());
+  ASSERT_FALSE(cfg->client_cert_pem.empty());
+  Client with_cert(*cfg);
+  auto ns = with_cert.Get(api::Namespace::kType, "", "openebs");
+  EXPECT_TRUE(ns.ok()) << ns.status().ToString();
+
+  auto other_ca = apiserver::GenerateCa("intruder-ca");
+  ASSERT_TRUE(other_ca.ok());
+  auto forged = apiserver::IssueClientCertificate(*other_ca, "cstor-admin", "system:masters");
+  ASSERT_TRUE(forged.ok());
+  client::Config bad = *cfg;
+  bad.client_cert_pem = forged->cert_pem;
+  bad.client_key_pem = forged->key_pem;
+  EXPECT_FALSE(Client(bad, {.attempts = 1}).Get(api::Namespace::kType, "", "openebs").ok());
+
+  client::Config none = *cfg;
+  none.client_cert_pem.clear();
+  none.client_key_pem.clear();
+  EXPECT_TRUE(Client(none).Get(api::Namespace::kType, "", "openebs").status().Is(Code::kFailedPrecondition));
+
+  // A key that is not the certificate's is refused before any request.
+  client::Config mismatched = *cfg;
+  mismatched.client_key_pem = forged->key_pem;
+  EXPECT_TRUE(Client(mismatched).Get(api::Namespace::kType, "", "openebs").status().Is(Code::kInvalidArgument));
+}
+
+// Regression test (issue 11): a service-account token was read once, but projected tokens
+// rotate under a running process. A kubeconfig whose tokenFile (relative to the
+// kubeconfig, as kubectl reads it) holds a stale token gets 401; once the file holds the
+// current one, the next request succeeds (the client reads the file again on a 401).
+TEST_F(ControlPlaneTest, ARotatedTokenFileIsReadAgain) {
+  auto write = [](const fs::path& p, const std::string& text) { std::ofstream(p) << text; };
+  write(dir_ / "token", "expired-token-0123456789\n");
+  const std::string kubeconfig = (dir_ / "rotating.kubeconfig").string();
+  write(kubeconfig, fmt::format(R"(apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: {}
+    certificate-authority-data: {}
+users:
+- name: u
+  user:
+    tokenFile: token
+contexts:
+- name: x
+  context: {{cluster: c, user: u}}
+current-context: x
+)", server_->url(), apiserver::Base64Encode(server_->ca_pem())));
+  auto cfg = client::LoadKubeconfig(kubeconfig);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->token_file, (dir_ / "token").string());
+  Client c(*cfg);
+  EXPECT_TRUE(c.Get(api::Namespace::kType, "", "openebs").status().Is(Code::kFailedPrecondition));
+  write(dir_ / "token", server_->token() + "\n");  // rotated
+  auto ns = c.Get(api::Namespace::kType, "", "openebs");
+  EXPECT_TRUE(ns.ok()) << ns.status().ToString();
 }
 
 TEST_F(ControlPlaneTest, BadInputGetsStatusErrorsAndChangesNothing) {

@@ -368,6 +368,16 @@ expect 0 'deleted' -- delete cvp bogus-policy -n openebs
 sed "s/name: $cvp/name: dry-policy/" "$examples/cvp.yaml" >"$dir/dry.yaml"
 expect 0 'created \(server dry run\)' -- create -f "$dir/dry.yaml" --dry-run=server
 expect 1 'NotFound' -- get cvp dry-policy -n openebs
+
+# --- client certificates (how kubeadm, kind and minikube kubeconfigs authenticate) ----------
+expect 0 '^namespace/openebs$' -- --context cstor-cert get namespace openebs -o name
+# The same certificate without the server's signature on it: the handshake fails.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=intruder \
+  -keyout "$dir/intruder.key" -out "$dir/intruder.crt" 2>/dev/null || die "openssl could not make a certificate"
+sed -e "s|^\( *client-certificate-data:\).*|\1 $(base64 -w0 "$dir/intruder.crt")|" \
+  -e "s|^\( *client-key-data:\).*|\1 $(base64 -w0 "$dir/intruder.key")|" "$KUBECONFIG" >"$dir/intruder.kubeconfig"
+grep -q "$(base64 -w0 "$dir/intruder.crt")" "$dir/intruder.kubeconfig" || die "no client certificate in $KUBECONFIG"
+expect 1 'certificate|Unauthorized|tls' -- --kubeconfig "$dir/intruder.kubeconfig" --context cstor-cert get namespace openebs
 expect 0 'created' -- apply -f "$dir/dry.yaml"
 dry_state() { get '{.metadata.resourceVersion} {.spec.target.luWorkers}' cvp dry-policy -n openebs; }
 before=$(dry_state)

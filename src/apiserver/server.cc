@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "api/yaml.h"
+#include "apiserver/authn.h"
 #include "apiserver/registry.h"
 #include "apiserver/schema.h"
 #include "apiserver/selector.h"
@@ -267,6 +268,7 @@ class ApiServer::Impl {
   int port_ = 0;
   std::string token_;
   std::string ca_pem_;
+  Certificate admin_cert_;  // the kubeconfig's client-certificate user
   ApiServerOptions opts_;
 
  private:
@@ -382,7 +384,22 @@ Status ApiServer::Impl::Init() {
       if (Status s = WriteFile(dir / "tls.crt", cert, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read); !s.ok()) return s;
     }
     ca_pem_ = cert;
-    http_ = std::make_unique<httplib::SSLServer>((dir / "tls.crt").c_str(), (dir / "tls.key").c_str());
+    // The CA for client certificates, kept like the serving certificate; the kubeconfig's
+    // certificate user gets a fresh certificate from it at every start.
+    Certificate client_ca{ReadFileOr(dir / "client-ca.crt", ""), ReadFileOr(dir / "client-ca.key", "")};
+    if (client_ca.cert_pem.empty() || client_ca.key_pem.empty()) {
+      auto generated = GenerateCa("cstor-client-ca");
+      if (!generated.ok()) return generated.status();
+      client_ca = *generated;
+      if (Status s = WriteFile(dir / "client-ca.key", client_ca.key_pem, fs::perms::owner_read | fs::perms::owner_write); !s.ok()) return s;
+      if (Status s = WriteFile(dir / "client-ca.crt", client_ca.cert_pem, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read); !s.ok()) return s;
+    }
+    auto admin = IssueClientCertificate(client_ca, "cstor-admin", "system:masters");
+    if (!admin.ok()) return admin.status();
+    admin_cert_ = *admin;
+    http_ = std::make_unique<httplib::SSLServer>([cert, key, ca = client_ca.cert_pem](SSL_CTX& ctx) {
+      return SetUpTls(ctx, cert, key, ca);
+    });
   } else {
     http_ = std::make_unique<httplib::Server>();
   }
@@ -423,6 +440,14 @@ Status ApiServer::Impl::Init() {
       {"users", {{{"name", "cstor-admin"}, {"user", {{"token", token_}}}}}},
       {"contexts", {{{"name", "cstor"}, {"context", {{"cluster", "cstor"}, {"user", "cstor-admin"}, {"namespace", "default"}}}}}},
       {"current-context", "cstor"}};
+  if (opts_.tls) {
+    // The same user by client certificate, as kubeadm, kind and minikube write them.
+    kubeconfig["users"].push_back({{"name", "cstor-admin-cert"},
+                                   {"user", {{"client-certificate-data", Base64Encode(admin_cert_.cert_pem)},
+                                             {"client-key-data", Base64Encode(admin_cert_.key_pem)}}}});
+    kubeconfig["contexts"].push_back({{"name", "cstor-cert"},
+                                      {"context", {{"cluster", "cstor"}, {"user", "cstor-admin-cert"}, {"namespace", "default"}}}});
+  }
   if (Status s = WriteFile(dir / "kubeconfig", api::ToYaml(kubeconfig), fs::perms::owner_read | fs::perms::owner_write); !s.ok()) return s;
 
   serve_thread_ = std::thread([this] { http_->listen_after_bind(); });
@@ -456,12 +481,7 @@ void ApiServer::Impl::Handle(const httplib::Request& req, httplib::Response& res
       res.set_content("ok", "text/plain");
       return;
     }
-    const std::string auth = req.get_header_value("Authorization");
-    const std::string expected = "Bearer " + token_;
-    if (auth.size() != expected.size() ||
-        CRYPTO_memcmp(auth.data(), expected.data(), auth.size()) != 0) {
-      throw ApiError(401, "Unauthorized", "Unauthorized");
-    }
+    if (!Authenticated(req, token_)) throw ApiError(401, "Unauthorized", "Unauthorized");
     Route(req, res);
   } catch (const ApiError& e) {
     WriteJson(res, e.code, StatusObject(e.code, e.reason, e.message, e.details));

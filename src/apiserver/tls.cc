@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <memory>
+#include <utility>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -28,21 +29,20 @@ std::string BioString(BIO* bio) {
   return std::string(data, static_cast<size_t>(n));
 }
 
-bool AddExtension(X509* cert, int nid, const std::string& value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-  if (ext == nullptr) return false;
-  bool ok = X509_add_ext(cert, ext, -1) == 1;
-  X509_EXTENSION_free(ext);
-  return ok;
-}
-
-}  // namespace
-
-Result<Certificate> GenerateSelfSigned(const std::string& common_name,
-                                       const std::vector<std::string>& hosts) {
+// A new P-256 key and a certificate for it: subject CN (and O), valid `days`, with
+// `extensions` (nid, value), signed by `issuer` (null: by itself).
+Result<Certificate> MakeCertificate(const std::string& common_name, const std::string& organization,
+                                    long days, const std::vector<std::pair<int, std::string>>& extensions,
+                                    const Certificate* issuer) {
+  X509Ptr issuer_cert;
+  PkeyPtr issuer_key;
+  if (issuer != nullptr) {
+    BioPtr cert_bio(BIO_new_mem_buf(issuer->cert_pem.data(), static_cast<int>(issuer->cert_pem.size())));
+    BioPtr key_bio(BIO_new_mem_buf(issuer->key_pem.data(), static_cast<int>(issuer->key_pem.size())));
+    issuer_cert.reset(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
+    issuer_key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+    if (!issuer_cert || !issuer_key) return Status::InvalidArgument("the CA certificate or key is not valid PEM");
+  }
   PkeyPtr key(EVP_EC_gen("P-256"));
   X509Ptr cert(X509_new());
   if (!key || !cert) return Status::Internal("openssl: cannot create a key or certificate");
@@ -54,12 +54,41 @@ Result<Certificate> GenerateSelfSigned(const std::string& common_name,
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
   BN_free(bn);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 10L * 365 * 24 * 3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 24 * 3600);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
+  // Kubernetes reads a client certificate's user from CN and its groups from O.
+  if (!organization.empty()) {
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(organization.c_str()), -1, -1, 0);
+  }
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), name);
+  X509* signer = issuer_cert ? issuer_cert.get() : cert.get();
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, signer, cert.get(), nullptr, nullptr, 0);
+  for (const auto& [nid, value] : extensions) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    const bool added = ext != nullptr && X509_add_ext(cert.get(), ext, -1) == 1;
+    X509_EXTENSION_free(ext);
+    if (!added) return Status::Internal("openssl: cannot add certificate extensions");
+  }
+  if (X509_sign(cert.get(), issuer_key ? issuer_key.get() : key.get(), EVP_sha256()) == 0) {
+    return Status::Internal("openssl: cannot sign the certificate");
+  }
+  BioPtr cert_bio(BIO_new(BIO_s_mem()));
+  BioPtr key_bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(cert_bio.get(), cert.get());
+  PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  return Certificate{BioString(cert_bio.get()), BioString(key_bio.get())};
+}
+
+}  // namespace
+
+Result<Certificate> GenerateSelfSigned(const std::string& common_name,
+                                       const std::vector<std::string>& hosts) {
   std::string san;
   for (const std::string& h : hosts) {
     in6_addr addr;
@@ -68,21 +97,30 @@ Result<Certificate> GenerateSelfSigned(const std::string& common_name,
     san += ip ? "IP:" : "DNS:";
     san += h;
   }
-  if (!AddExtension(cert.get(), NID_basic_constraints, "critical,CA:TRUE") ||
-      !AddExtension(cert.get(), NID_key_usage, "critical,digitalSignature,keyCertSign") ||
-      !AddExtension(cert.get(), NID_ext_key_usage, "serverAuth") ||
-      !AddExtension(cert.get(), NID_subject_key_identifier, "hash") ||
-      (!san.empty() && !AddExtension(cert.get(), NID_subject_alt_name, san))) {
-    return Status::Internal("openssl: cannot add certificate extensions");
-  }
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) {
-    return Status::Internal("openssl: cannot sign the certificate");
-  }
-  BioPtr cert_bio(BIO_new(BIO_s_mem()));
-  BioPtr key_bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(cert_bio.get(), cert.get());
-  PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  return Certificate{BioString(cert_bio.get()), BioString(key_bio.get())};
+  std::vector<std::pair<int, std::string>> ext = {{NID_basic_constraints, "critical,CA:TRUE"},
+                                                  {NID_key_usage, "critical,digitalSignature,keyCertSign"},
+                                                  {NID_ext_key_usage, "serverAuth"},
+                                                  {NID_subject_key_identifier, "hash"}};
+  if (!san.empty()) ext.emplace_back(NID_subject_alt_name, san);
+  return MakeCertificate(common_name, "", 10L * 365, ext, nullptr);
+}
+
+Result<Certificate> GenerateCa(const std::string& common_name) {
+  return MakeCertificate(common_name, "", 10L * 365,
+                         {{NID_basic_constraints, "critical,CA:TRUE"},
+                          {NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign"},
+                          {NID_subject_key_identifier, "hash"}},
+                         nullptr);
+}
+
+Result<Certificate> IssueClientCertificate(const Certificate& ca, const std::string& common_name,
+                                           const std::string& organization) {
+  return MakeCertificate(common_name, organization, 365,
+                         {{NID_basic_constraints, "critical,CA:FALSE"},
+                          {NID_key_usage, "critical,digitalSignature"},
+                          {NID_ext_key_usage, "clientAuth"},
+                          {NID_authority_key_identifier, "keyid"}},
+                         &ca);
 }
 
 std::string RandomHex(size_t bytes) {

@@ -1,5 +1,6 @@
 // The API server's own credentials: a self-signed certificate (its own CA, so a client's
-// kubeconfig can trust it directly) and random bearer tokens and UIDs.
+// kubeconfig can trust it directly), client certificates it signs, and random bearer
+// tokens and UIDs.
 #pragma once
 
 #include <string>
@@ -18,6 +19,14 @@ struct Certificate {
 // An ECDSA P-256 certificate valid for ten years for `hosts` (IP addresses or DNS names).
 Result<Certificate> GenerateSelfSigned(const std::string& common_name,
                                        const std::vector<std::string>& hosts);
+
+// A certificate authority (for client certificates), valid for ten years.
+Result<Certificate> GenerateCa(const std::string& common_name);
+
+// A client certificate (extended key usage clientAuth) for user `common_name` in group
+// `organization`, valid for a year, signed by `ca` (from GenerateCa).
+Result<Certificate> IssueClientCertificate(const Certificate& ca, const std::string& common_name,
+                                           const std::string& organization);
 
 // `bytes` random bytes from OpenSSL's CSPRNG, as lowercase hex.
 std::string RandomHex(size_t bytes);

@@ -1,6 +1,8 @@
 #include "client/client.h"
 
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -85,12 +87,96 @@ void WatchCanceller::Cancel() {
   if (http_ != nullptr) http_->stop();
 }
 
+struct Client::Credentials {
+  std::unique_ptr<X509, decltype(&X509_free)> cert{nullptr, X509_free};
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, EVP_PKEY_free};
+};
+
+namespace {
+
+// "https://[::1]:6443/prefix" -> https, "::1", 6443, "/prefix".
+bool ParseServer(const std::string& url, bool* https, std::string* host, int* port, std::string* prefix) {
+  std::string rest;
+  if (url.starts_with("https://")) {
+    *https = true;
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    *https = false;
+    rest = url.substr(7);
+  } else {
+    return false;
+  }
+  const size_t slash = rest.find('/');
+  *prefix = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!prefix->empty() && prefix->back() == '/') prefix->pop_back();
+  std::string authority = rest.substr(0, slash);
+  std::string port_text;
+  if (authority.starts_with("[")) {
+    const size_t close = authority.find(']');
+    if (close == std::string::npos) return false;
+    *host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return false;
+      port_text = authority.substr(close + 2);
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    *host = authority.substr(0, colon);
+    if (colon != std::string::npos) port_text = authority.substr(colon + 1);
+  }
+  if (host->empty()) return false;
+  *port = *https ? 443 : 80;
+  if (!port_text.empty()) {
+    if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5) return false;
+    *port = std::stoi(port_text);
+  }
+  return *port > 0 && *port < 65536;
+}
+
+}  // namespace
+
 Client::Client(Config config, RetryPolicy retry) : config_(std::move(config)), retry_(retry) {
   // httplib writes to sockets without MSG_NOSIGNAL: a peer that closed would otherwise
   // kill the process with SIGPIPE instead of failing one request.
   signal(SIGPIPE, SIG_IGN);
+  if (!ParseServer(config_.server, &https_, &host_, &port_, &prefix_)) {
+    config_error_ = Status::InvalidArgument(
+        fmt::format("the API server address \"{}\" is not an http(s)://host[:port] URL", config_.server));
+  }
+  if (!config_.client_cert_pem.empty()) {
+    credentials_ = std::make_unique<Credentials>();
+    BIO* bio = BIO_new_mem_buf(config_.client_cert_pem.data(), static_cast<int>(config_.client_cert_pem.size()));
+    credentials_->cert.reset(PEM_read_bio_X509(bio, nullptr, nullptr, nullptr));
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(config_.client_key_pem.data(), static_cast<int>(config_.client_key_pem.size()));
+    credentials_->key.reset(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
+    BIO_free(bio);
+    if (!credentials_->cert || !credentials_->key) {
+      config_error_ = Status::InvalidArgument("the client certificate or its key is not valid PEM");
+    } else if (X509_check_private_key(credentials_->cert.get(), credentials_->key.get()) != 1) {
+      config_error_ = Status::InvalidArgument("the client key does not belong to the client certificate");
+    }
+  }
+  token_ = config_.token;
+  token_read_ = std::chrono::steady_clock::now();
 }
 Client::~Client() = default;
+
+std::string Client::Token(bool reload, bool* changed) {
+  std::lock_guard<std::mutex> lock(token_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (!config_.token_file.empty() && (reload || now - token_read_ >= std::chrono::minutes(1))) {
+    token_read_ = now;
+    std::ifstream in(config_.token_file);
+    std::string fresh((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!fresh.empty() && std::isspace(static_cast<unsigned char>(fresh.back()))) fresh.pop_back();
+    if (!fresh.empty() && fresh != token_) {
+      token_ = std::move(fresh);
+      if (changed != nullptr) *changed = true;
+    }
+  }
+  return token_;
+}
 
 std::string Client::Path(const ResourceType& type, const std::string& ns, const std::string& name,
                          const std::string& sub) {
@@ -103,18 +189,15 @@ std::string Client::Path(const ResourceType& type, const std::string& ns, const 
   return p;
 }
 
-std::unique_ptr<httplib::Client> Client::NewConnection() const {
-  auto c = std::make_unique<httplib::Client>(config_.server);
-  c->set_keep_alive(true);
-  c->set_tcp_nodelay(true);  // small requests, each waited for: no Nagle delay
-  const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(retry_.attempt_timeout);
-  c->set_connection_timeout(std::min<std::chrono::microseconds>(timeout, std::chrono::seconds(5)));
-  c->set_read_timeout(timeout);
-  c->set_write_timeout(std::min<std::chrono::microseconds>(timeout, std::chrono::seconds(30)));
-  c->set_decompress(true);
-  if (!config_.token.empty()) c->set_bearer_token_auth(config_.token);
-  if (config_.server.starts_with("https://")) {
-    c->enable_server_certificate_verification(!config_.insecure_skip_tls_verify);
+std::unique_ptr<httplib::ClientImpl> Client::NewConnection() const {
+  std::unique_ptr<httplib::ClientImpl> c;
+  if (https_) {
+    // The connection refers to the certificate and key (it does not take them); they live
+    // as long as this Client.
+    auto ssl = credentials_ && config_error_.ok()
+                   ? std::make_unique<httplib::SSLClient>(host_, port_, credentials_->cert.get(), credentials_->key.get())
+                   : std::make_unique<httplib::SSLClient>(host_, port_);
+    ssl->enable_server_certificate_verification(!config_.insecure_skip_tls_verify);
     if (!config_.ca_pem.empty()) {
       X509_STORE* store = X509_STORE_new();
       BIO* bio = BIO_new_mem_buf(config_.ca_pem.data(), static_cast<int>(config_.ca_pem.size()));
@@ -123,13 +206,23 @@ std::unique_ptr<httplib::Client> Client::NewConnection() const {
         X509_free(cert);
       }
       BIO_free(bio);
-      c->set_ca_cert_store(store);  // the connection owns it
+      ssl->set_ca_cert_store(store);  // the connection owns it
     }
+    c = std::move(ssl);
+  } else {
+    c = std::make_unique<httplib::ClientImpl>(host_, port_);
   }
+  c->set_keep_alive(true);
+  c->set_tcp_nodelay(true);  // small requests, each waited for: no Nagle delay
+  const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(retry_.attempt_timeout);
+  c->set_connection_timeout(std::min<std::chrono::microseconds>(timeout, std::chrono::seconds(5)));
+  c->set_read_timeout(timeout);
+  c->set_write_timeout(std::min<std::chrono::microseconds>(timeout, std::chrono::seconds(30)));
+  c->set_decompress(true);
   return c;
 }
 
-std::unique_ptr<httplib::Client> Client::Acquire() {
+std::unique_ptr<httplib::ClientImpl> Client::Acquire() {
   {
     std::lock_guard<std::mutex> lock(pool_mu_);
     if (!idle_.empty()) {
@@ -141,7 +234,7 @@ std::unique_ptr<httplib::Client> Client::Acquire() {
   return NewConnection();
 }
 
-void Client::Release(std::unique_ptr<httplib::Client> c) {
+void Client::Release(std::unique_ptr<httplib::ClientImpl> c) {
   std::lock_guard<std::mutex> lock(pool_mu_);
   if (idle_.size() < 16) idle_.push_back(std::move(c));
 }
@@ -149,16 +242,20 @@ void Client::Release(std::unique_ptr<httplib::Client> c) {
 Result<Client::Response> Client::Do(const std::string& method, const std::string& path,
                                     const std::string& body, const std::string& content_type,
                                     bool idempotent) {
-  httplib::Headers headers = {{"Accept", "application/json"}, {"User-Agent", config_.user_agent}};
+  if (!config_error_.ok()) return config_error_;
+  const std::string full = prefix_ + path;
   Status last;
+  bool token_reloaded = false;
   for (int attempt = 0; attempt < retry_.attempts; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(Backoff(retry_, attempt - 1));
+    httplib::Headers headers = {{"Accept", "application/json"}, {"User-Agent", config_.user_agent}};
+    if (std::string token = Token(); !token.empty()) headers.emplace("Authorization", "Bearer " + token);
     auto http = Acquire();
-    httplib::Result r = method == "GET"     ? http->Get(path, headers)
-                        : method == "POST"  ? http->Post(path, headers, body, content_type)
-                        : method == "PUT"   ? http->Put(path, headers, body, content_type)
-                        : method == "PATCH" ? http->Patch(path, headers, body, content_type)
-                                            : http->Delete(path, headers, body, content_type);
+    httplib::Result r = method == "GET"     ? http->Get(full, headers)
+                        : method == "POST"  ? http->Post(full, headers, body, content_type)
+                        : method == "PUT"   ? http->Put(full, headers, body, content_type)
+                        : method == "PATCH" ? http->Patch(full, headers, body, content_type)
+                                            : http->Delete(full, headers, body, content_type);
     if (!r) {
       // A request that may have reached the server is retried only when repeating it is
       // harmless; a refused connection never reached it.
@@ -174,6 +271,18 @@ Result<Client::Response> Client::Do(const std::string& method, const std::string
       continue;
     }
     Release(std::move(http));
+    if (r->status == 401 && !token_reloaded) {
+      // The token may have rotated under us (a projected service-account token): read it
+      // again, and if it changed, try once more with the new one (the server refused the
+      // request before acting on it).
+      token_reloaded = true;
+      bool changed = false;
+      Token(/*reload=*/true, &changed);
+      if (changed) {
+        --attempt;
+        continue;
+      }
+    }
     if (Retryable(r->status) && (idempotent || r->status == 429)) {
       last = ErrorStatus(r->status, r->body);
       continue;
@@ -274,8 +383,11 @@ Status Client::Watch(const ResourceType& type, const std::string& ns, const Watc
                          {"fieldSelector", o.field_selector},
                          {"timeoutSeconds", o.timeout_seconds ? std::to_string(o.timeout_seconds) : ""},
                          {"allowWatchBookmarks", o.bookmarks ? "true" : ""}});
+  if (!config_error_.ok()) return config_error_;
   auto http = NewConnection();
   http->set_read_timeout(o.timeout_seconds > 0 ? o.timeout_seconds + 30 : 3600);
+  httplib::Headers headers = {{"Accept", "application/json"}, {"User-Agent", config_.user_agent}};
+  if (std::string token = Token(); !token.empty()) headers.emplace("Authorization", "Bearer " + token);
   if (cancel != nullptr) {
     std::lock_guard<std::mutex> lock(cancel->mu_);
     if (cancel->cancelled_) return Status::Aborted("watch cancelled");
@@ -287,7 +399,7 @@ Status Client::Watch(const ResourceType& type, const std::string& ns, const Watc
   int http_status = 0;
   std::string error_body;
   auto r = http->Get(
-      Path(type, ns) + q, httplib::Headers{{"Accept", "application/json"}},
+      prefix_ + Path(type, ns) + q, headers,
       [&](const httplib::Response& response) {
         http_status = response.status;
         return true;
@@ -329,6 +441,7 @@ Status Client::Watch(const ResourceType& type, const std::string& ns, const Watc
   }
   if (!result.ok()) return result;
   if (stopped) return Status::Ok();
+  if (http_status == 401) Token(/*reload=*/true);  // rotated? the informer's next watch uses the new one
   if (http_status >= 300) return ErrorStatus(http_status, error_body);
   if (!r) return Status::Unavailable(std::string("watch: ") + httplib::to_string(r.error()));
   return Status::Ok();  // the server ended the watch

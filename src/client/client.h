@@ -28,7 +28,7 @@
 #include "client/config.h"
 
 namespace httplib {
-class Client;
+class ClientImpl;
 }
 
 namespace cstor::client {
@@ -89,11 +89,12 @@ class WatchCanceller {
   friend class Client;
   std::mutex mu_;
   std::atomic<bool> cancelled_{false};
-  httplib::Client* http_ = nullptr;  // the watch's connection while it is open
+  httplib::ClientImpl* http_ = nullptr;  // the watch's connection while it is open
 };
 
 class Client {
  public:
+  // A malformed server URL or client certificate is reported by every request.
   explicit Client(Config config, RetryPolicy retry = {});
   ~Client();
   Client(const Client&) = delete;
@@ -178,14 +179,28 @@ class Client {
                       const std::string& content_type, bool idempotent);
   Result<json> Call(const std::string& method, const std::string& path, const std::string& body,
                     const std::string& content_type, bool idempotent);
-  std::unique_ptr<httplib::Client> NewConnection() const;
-  std::unique_ptr<httplib::Client> Acquire();
-  void Release(std::unique_ptr<httplib::Client> c);
+  std::unique_ptr<httplib::ClientImpl> NewConnection() const;
+  std::unique_ptr<httplib::ClientImpl> Acquire();
+  void Release(std::unique_ptr<httplib::ClientImpl> c);
+  // The bearer token to send; from config_.token_file, read again when a minute old or
+  // when `reload` (after a 401). Returns whether it changed.
+  std::string Token(bool reload = false, bool* changed = nullptr);
 
   const Config config_;
   const RetryPolicy retry_;
+  // config_.server taken apart: "https://host:port/prefix".
+  bool https_ = false;
+  std::string host_;
+  int port_ = 0;
+  std::string prefix_;
+  Status config_error_;  // a server URL or certificate that cannot work
+  struct Credentials;  // the parsed client certificate and key, if any
+  std::unique_ptr<Credentials> credentials_;
+  std::mutex token_mu_;
+  std::string token_;
+  std::chrono::steady_clock::time_point token_read_;
   std::mutex pool_mu_;
-  std::vector<std::unique_ptr<httplib::Client>> idle_;
+  std::vector<std::unique_ptr<httplib::ClientImpl>> idle_;
 };
 
 }  // namespace cstor::client

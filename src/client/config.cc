@@ -44,6 +44,13 @@ Result<std::string> DecodeBase64(const std::string& text) {
   return out;
 }
 
+// kubectl resolves relative file names in a kubeconfig against the kubeconfig's folder.
+std::string Relative(const std::string& kubeconfig, const std::string& file) {
+  if (file.empty() || file.front() == '/') return file;
+  const size_t slash = kubeconfig.rfind('/');
+  return slash == std::string::npos ? file : kubeconfig.substr(0, slash + 1) + file;
+}
+
 const json* Named(const json& list, const std::string& name) {
   if (!list.is_array()) return nullptr;
   for (const json& item : list) {
@@ -81,7 +88,7 @@ Result<Config> LoadKubeconfig(const std::string& path, const std::string& contex
     if (!ca.ok()) return ca.status().WithContext(path + ": certificate-authority-data");
     cfg.ca_pem = *ca;
   } else if (cl.contains("certificate-authority")) {
-    auto ca = ReadFile(cl.value("certificate-authority", ""));
+    auto ca = ReadFile(Relative(path, cl.value("certificate-authority", "")));
     if (!ca.ok()) return ca.status().WithContext(path);
     cfg.ca_pem = *ca;
   }
@@ -90,11 +97,34 @@ Result<Config> LoadKubeconfig(const std::string& path, const std::string& contex
     if (u.contains("token")) {
       cfg.token = u.value("token", "");
     } else if (u.contains("tokenFile")) {
-      auto token = ReadFile(u.value("tokenFile", ""));
+      cfg.token_file = Relative(path, u.value("tokenFile", ""));
+      auto token = ReadFile(cfg.token_file);
       if (!token.ok()) return token.status().WithContext(path);
       cfg.token = TrimRight(*token);
-    } else if (u.contains("client-certificate") || u.contains("client-certificate-data")) {
-      return Status::InvalidArgument(path + ": client certificate users are not supported; use a token");
+    }
+    // A certificate may come with a token; the server takes either.
+    auto pem = [&](const char* data_key, const char* file_key, std::string* out) -> Status {
+      if (u.contains(data_key)) {
+        auto decoded = DecodeBase64(u.value(data_key, ""));
+        if (!decoded.ok()) return decoded.status().WithContext(path + ": " + data_key);
+        *out = *decoded;
+      } else if (u.contains(file_key)) {
+        auto contents = ReadFile(Relative(path, u.value(file_key, "")));
+        if (!contents.ok()) return contents.status().WithContext(path + ": " + file_key);
+        *out = *contents;
+      }
+      return Status::Ok();
+    };
+    if (Status st = pem("client-certificate-data", "client-certificate", &cfg.client_cert_pem); !st.ok()) return st;
+    if (Status st = pem("client-key-data", "client-key", &cfg.client_key_pem); !st.ok()) return st;
+    if (cfg.client_cert_pem.empty() != cfg.client_key_pem.empty()) {
+      return Status::InvalidArgument(path + ": user \"" + c.value("user", "") +
+                                     "\" has a client certificate without its key, or a key without its certificate");
+    }
+    if (u.contains("exec") || u.contains("auth-provider")) {
+      return Status::InvalidArgument(path + ": user \"" + c.value("user", "") +
+                                     "\" uses a credential plugin (exec or auth-provider), which cstor does not run; "
+                                     "use a token or a client certificate");
     }
   }
   if (!c.value("namespace", "").empty()) cfg.ns = c.value("namespace", "");
@@ -107,9 +137,10 @@ Result<Config> InClusterConfig(const std::string& root) {
   if (host == nullptr || port == nullptr) {
     return Status::NotFound("not in a cluster: KUBERNETES_SERVICE_HOST/PORT are not set");
   }
-  auto token = ReadFile(root + "/token");
-  if (!token.ok()) return token.status();
   Config cfg;
+  cfg.token_file = root + "/token";
+  auto token = ReadFile(cfg.token_file);
+  if (!token.ok()) return token.status();
   std::string h = host;
   if (h.find(':') != std::string::npos) h = "[" + h + "]";  // IPv6
   cfg.server = "https://" + h + ":" + port;

@@ -11,14 +11,20 @@ namespace cstor::client {
 struct Config {
   std::string server;          // "https://127.0.0.1:6443"
   std::string token;           // bearer token
+  // Where the token comes from, if a file: the client reads it again every minute and
+  // after a 401, since projected service-account tokens rotate under a running process.
+  std::string token_file;
+  std::string client_cert_pem;  // a client certificate and its key (kubeadm, kind, minikube)
+  std::string client_key_pem;
   std::string ca_pem;          // certificates to trust; empty: the system's
   bool insecure_skip_tls_verify = false;
   std::string ns = "default";  // the default namespace
   std::string user_agent = "cstor";
 };
 
-// The kubeconfig at `path`, using `context` (empty: its current-context). Token users
-// (token or tokenFile) are supported; client certificates are not.
+// The kubeconfig at `path`, using `context` (empty: its current-context). Users with a
+// token, a tokenFile, or a client certificate and key (inline data or files) are
+// supported; exec and auth-provider plugins are not.
 Result<Config> LoadKubeconfig(const std::string& path, const std::string& context = "");
 
 // The in-cluster configuration: KUBERNETES_SERVICE_HOST/PORT and the service account's
