@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,6 +27,7 @@
 #include "client/controller.h"
 #include "client/events.h"
 #include "client/informer.h"
+#include "client/informer_factory.h"
 #include "client/leader_election.h"
 #include "controllers/volume_ready.h"
 
@@ -834,10 +837,80 @@ TEST_F(ControlPlaneTest, EventsNeverBlockTheCallerWhenTheServerHangs) {
   close(fd);
 }
 
+// Issue 11: controllers in one process share informers (one watch per kind), find what
+// an object owns through the owner index, and are requeued when an object they own
+// changes. A handler added late sees the cache first; a stopped controller's handlers
+// are gone while the others go on.
+TEST_F(ControlPlaneTest, ControllersShareInformersAndAreRequeuedByWhatTheyOwn) {
+  struct Recorder : client::Reconciler {
+    std::mutex mu;
+    std::vector<std::string> keys;
+    Result<client::ReconcileResult> Reconcile(const std::string& ns, const std::string& name) override {
+      std::lock_guard<std::mutex> lock(mu);
+      keys.push_back(ns + "/" + name);
+      return client::ReconcileResult{};
+    }
+    int Count(const std::string& key) {
+      std::lock_guard<std::mutex> lock(mu);
+      return static_cast<int>(std::count(keys.begin(), keys.end(), key));
+    }
+  };
+  client::InformerFactory informers(*client_, {.ns = "openebs"});
+  Recorder owner_side, other;
+  client::Controller volumes(informers, api::CStorVolume::kType, owner_side, {.name = "volumes"});
+  volumes.Owns(api::CStorVolumeReplica::kType);
+  client::Controller second(informers, api::CStorVolume::kType, other, {.name = "second"});
+  second.Watch(api::CStorVolumeReplica::kType, [](const json&) { return std::vector<std::string>{}; });
+  EXPECT_EQ(informers.size(), 2u);  // CStorVolume and CStorVolumeReplica, once each
+  ASSERT_TRUE(volumes.Start().ok());
+  ASSERT_TRUE(second.Start().ok());
+
+  auto cv = client_->Create(Volume("pvc-1"));
+  ASSERT_TRUE(cv.ok());
+  json replica = json(Replica("pvc-1-r1"));
+  replica["metadata"]["ownerReferences"] = {{{"apiVersion", "cstor.openebs.io/v1"}, {"kind", "CStorVolume"},
+                                             {"name", "pvc-1"}, {"uid", cv->metadata.uid}, {"controller", true}}};
+  ASSERT_TRUE(client_->Create(api::CStorVolumeReplica::kType, "openebs", replica).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_side.Count("openebs/pvc-1") >= 1 && other.Count("openebs/pvc-1") >= 1; }));
+
+  // The owner index finds the replica.
+  const std::string owner = client::index::OwnerValue("CStorVolume", "openebs", "pvc-1");
+  client::Informer& replicas = informers.For(api::CStorVolumeReplica::kType);
+  EXPECT_TRUE(Eventually([&] { return replicas.ByIndex(std::string(client::index::kByOwner), owner).size() == 1; }));
+
+  // A change to the replica requeues the volume that owns it.
+  const int before = owner_side.Count("openebs/pvc-1");
+  ASSERT_TRUE(client_->Patch(api::CStorVolumeReplica::kType, "openebs", "pvc-1-r1", client::PatchType::kMerge,
+                             {{"spec", {{"capacity", "20Gi"}}}}).ok());
+  EXPECT_TRUE(Eventually([&] { return owner_side.Count("openebs/pvc-1") > before; }));
+
+  // One list and one watch per kind for both controllers.
+  EXPECT_EQ(informers.For(api::CStorVolume::kType).lists(), 1);
+  EXPECT_EQ(replicas.lists(), 1);
+
+  // A handler added now is told about what is cached.
+  int adds = 0;
+  const int id = informers.For(api::CStorVolume::kType).AddHandlers({[&](const json&) { ++adds; }, nullptr, nullptr});
+  EXPECT_EQ(adds, 1);
+  informers.For(api::CStorVolume::kType).RemoveHandlers(id);
+
+  // Stopping one controller leaves the other working on the same informers.
+  volumes.Stop();
+  const int seen = other.Count("openebs/pvc-1");
+  ASSERT_TRUE(client_->Patch(api::CStorVolume::kType, "openebs", "pvc-1", client::PatchType::kMerge,
+                             {{"spec", {{"capacity", "20Gi"}}}}).ok());
+  EXPECT_TRUE(Eventually([&] { return other.Count("openebs/pvc-1") > seen; }));
+
+  ASSERT_TRUE(client_->Delete(api::CStorVolumeReplica::kType, "openebs", "pvc-1-r1").ok());
+  EXPECT_TRUE(Eventually([&] { return replicas.ByIndex(std::string(client::index::kByOwner), owner).empty(); }));
+  second.Stop();
+}
+
 TEST_F(ControlPlaneTest, VolumeReadyControllerKeepsTheConditionCurrent) {
   client::EventRecorder events(*client_, "cstor-operator", "test");
   FakeClock clock;  // stands still: no report turns stale here
-  controllers::VolumeReadyController ready(*client_, events, {.ns = "openebs", .clock = &clock});
+  client::InformerFactory informers(*client_, {.ns = "openebs", .clock = &clock});
+  controllers::VolumeReadyController ready(informers, events);
   ASSERT_TRUE(ready.Start().ok());
 
   ASSERT_TRUE(client_->Create(Volume("pvc-1")).ok());
@@ -887,7 +960,8 @@ TEST_F(ControlPlaneTest, VolumeReadyControllerKeepsTheConditionCurrent) {
 TEST_F(ControlPlaneTest, VolumeReadyTurnsFalseWhenTheTargetStopsReporting) {
   client::EventRecorder events(*client_, "cstor-operator", "test");
   FakeClock clock;
-  controllers::VolumeReadyController ready(*client_, events, {.ns = "openebs", .stale_after = 30s, .clock = &clock});
+  client::InformerFactory informers(*client_, {.ns = "openebs", .clock = &clock});
+  controllers::VolumeReadyController ready(informers, events, {.stale_after = 30s});
   ASSERT_TRUE(ready.Start().ok());
   auto ready_status = [&]() -> std::string {
     auto cv = client_->Get<api::CStorVolume>("openebs", "pvc-1");

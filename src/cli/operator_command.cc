@@ -45,7 +45,8 @@ Status RunOperator(const OperatorArgs& a) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
 
   client::EventRecorder events(api, "cstor-operator", host);
-  controllers::VolumeReadyController volume_ready(api, events, {.ns = a.ns});
+  client::InformerFactory informers(api, {.ns = a.ns});
+  controllers::VolumeReadyController volume_ready(informers, events);
   Status failed;
   auto start = [&] {
     if (Status s = volume_ready.Start(); !s.ok()) {

@@ -4,28 +4,35 @@
 
 namespace cstor::client {
 
-Controller::Controller(Client& client, ResourceType primary, Reconciler& reconciler,
+Controller::Controller(InformerFactory& informers, ResourceType primary, Reconciler& reconciler,
                        ControllerOptions opts)
-    : client_(client), reconciler_(reconciler), opts_(std::move(opts)), queue_(opts_.rate_limit, clock()) {
-  informers_.push_back(std::make_unique<Informer>(client_, primary, opts_.informer, clock()));
+    : factory_(informers),
+      primary_type_(primary),
+      primary_(informers.For(primary)),
+      reconciler_(reconciler),
+      opts_(std::move(opts)),
+      queue_(opts_.rate_limit, informers.clock()) {
   auto enqueue = [this](const json& obj) { queue_.Add(Informer::KeyOf(obj)); };
-  informers_.front()->AddHandlers({enqueue, [enqueue](const json&, const json& n) { enqueue(n); },
-                                   enqueue});
+  handlers_.emplace_back(&primary_, primary_.AddHandlers({enqueue, [enqueue](const json&, const json& n) { enqueue(n); },
+                                                          enqueue}));
 }
 
 Controller::~Controller() { Stop(); }
 
-void Controller::Watch(ResourceType type, std::function<std::vector<std::string>(const json&)> map,
-                       InformerOptions opts) {
-  informers_.push_back(std::make_unique<Informer>(client_, type, std::move(opts), clock()));
+void Controller::Watch(ResourceType type, std::function<std::vector<std::string>(const json&)> map) {
+  Informer& informer = factory_.For(type);
   auto enqueue = [this, map = std::move(map)](const json& obj) {
     for (const std::string& key : map(obj)) queue_.Add(key);
   };
-  informers_.back()->AddHandlers({enqueue, [enqueue](const json& o, const json& n) {
-                                    enqueue(o);
-                                    enqueue(n);
-                                  },
-                                  enqueue});
+  handlers_.emplace_back(&informer, informer.AddHandlers({enqueue, [enqueue](const json& o, const json& n) {
+                                                            enqueue(o);
+                                                            enqueue(n);
+                                                          },
+                                                          enqueue}));
+}
+
+void Controller::Owns(ResourceType type) {
+  Watch(type, [kind = std::string(primary_type_.kind)](const json& obj) { return OwnerKeys(obj, kind); });
 }
 
 std::vector<std::string> Controller::OwnerKeys(const json& obj, std::string_view kind) {
@@ -40,22 +47,21 @@ std::vector<std::string> Controller::OwnerKeys(const json& obj, std::string_view
 }
 
 Status Controller::Start(std::chrono::milliseconds sync_timeout) {
-  for (auto& informer : informers_) informer->Start();
-  for (auto& informer : informers_) {
-    if (!informer->WaitForSync(sync_timeout)) {
-      return Status::Unavailable(opts_.name + ": caches did not sync within " +
-                                 std::to_string(sync_timeout.count()) + " ms");
-    }
+  factory_.Start();
+  if (!factory_.WaitForSync(sync_timeout)) {
+    return Status::Unavailable(opts_.name + ": caches did not sync within " +
+                               std::to_string(sync_timeout.count()) + " ms");
   }
-  started_ = true;
   for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { Work(); });
   CSTOR_LOG_INFO("{}: started with {} workers", opts_.name, opts_.workers);
   return Status::Ok();
 }
 
 void Controller::Stop() {
+  if (stopped_.exchange(true)) return;
+  for (auto [informer, id] : handlers_) informer->RemoveHandlers(id);
+  handlers_.clear();
   queue_.ShutDown();
-  for (auto& informer : informers_) informer->Stop();
   for (auto& w : workers_) {
     if (w.joinable()) w.join();
   }

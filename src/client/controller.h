@@ -20,6 +20,7 @@
 
 #include "client/client.h"
 #include "client/informer.h"
+#include "client/informer_factory.h"
 #include "client/workqueue.h"
 
 namespace cstor::client {
@@ -39,28 +40,35 @@ class Reconciler {
 struct ControllerOptions {
   std::string name = "controller";
   int workers = 2;
-  InformerOptions informer;  // for the primary resource
-  RateLimit rate_limit;
-  const Clock* clock = nullptr;  // the queue's and informers' time; null: the machine's
+  RateLimit rate_limit = {};
 };
 
 class Controller {
  public:
-  Controller(Client& client, ResourceType primary, Reconciler& reconciler, ControllerOptions opts);
+  // The informers come from `informers`, shared with the process's other controllers;
+  // the work queue runs on its clock.
+  Controller(InformerFactory& informers, ResourceType primary, Reconciler& reconciler,
+             ControllerOptions opts);
   ~Controller();  // stops
 
   // Also reconcile when objects of `type` change: `map` names the primary keys
-  // ("ns/name") an object concerns, e.g. its controller owner. Before Start.
-  void Watch(ResourceType type, std::function<std::vector<std::string>(const json&)> map,
-             InformerOptions opts = {});
+  // ("ns/name") an object concerns.
+  void Watch(ResourceType type, std::function<std::vector<std::string>(const json&)> map);
+  // Also reconcile a primary object when an object of `type` that it owns (an
+  // ownerReference of the primary's kind) is added, changed or deleted: a CVR change
+  // requeues its CV.
+  void Owns(ResourceType type);
   // Keys of the primary objects that own `obj` with kind `kind` (for Watch).
   static std::vector<std::string> OwnerKeys(const json& obj, std::string_view kind);
 
-  Informer& primary() { return *informers_.front(); }
+  Informer& primary() { return primary_; }
+  // The shared informer for `type` (its cache and indexes: index::kByOwner is on all).
+  Informer& informer(const ResourceType& type) { return factory_.For(type); }
   WorkQueue& queue() { return queue_; }
 
-  // Starts the informers, waits for their first lists, then the workers.
+  // Starts the factory's informers, waits for their first lists, then the workers.
   Status Start(std::chrono::milliseconds sync_timeout = std::chrono::seconds(30));
+  // Stops the workers and this controller's handlers (the shared informers go on).
   void Stop();
 
   // Reconciles done, and how many failed: for tests and metrics.
@@ -69,15 +77,16 @@ class Controller {
 
  private:
   void Work();
-  const Clock& clock() const { return opts_.clock ? *opts_.clock : Clock::Real(); }
 
-  Client& client_;
+  InformerFactory& factory_;
+  const ResourceType primary_type_;
+  Informer& primary_;
   Reconciler& reconciler_;
   const ControllerOptions opts_;
   WorkQueue queue_;
-  std::vector<std::unique_ptr<Informer>> informers_;
+  std::vector<std::pair<Informer*, int>> handlers_;  // to remove at Stop
   std::vector<std::thread> workers_;
-  std::atomic<bool> started_{false};
+  std::atomic<bool> stopped_{false};
   std::atomic<int64_t> reconciles_{0};
   std::atomic<int64_t> failures_{0};
 };

@@ -11,7 +11,92 @@ Informer::Informer(Client& client, ResourceType type, InformerOptions opts, cons
 
 Informer::~Informer() { Stop(); }
 
-void Informer::AddHandlers(EventHandlers handlers) { handlers_.push_back(std::move(handlers)); }
+namespace index {
+
+std::string OwnerValue(std::string_view kind, const std::string& ns, const std::string& name) {
+  return std::string(kind) + ":" + (ns.empty() ? name : ns + "/" + name);
+}
+
+std::vector<std::string> ByOwner(const json& obj) {
+  std::vector<std::string> values;
+  const json& meta = obj.value("metadata", json::object());
+  const std::string ns = meta.value("namespace", "");
+  for (const json& ref : meta.value("ownerReferences", json::array())) {
+    values.push_back(OwnerValue(ref.value("kind", ""), ns, ref.value("name", "")));
+  }
+  return values;
+}
+
+IndexFunc ByLabel(std::string label) {
+  return [label = std::move(label)](const json& obj) -> std::vector<std::string> {
+    const json& labels = obj.value("metadata", json::object()).value("labels", json::object());
+    auto it = labels.find(label);
+    if (it == labels.end() || !it->is_string()) return {};
+    return {it->get<std::string>()};
+  };
+}
+
+IndexFunc ByField(std::string json_pointer) {
+  return [ptr = json::json_pointer(json_pointer)](const json& obj) -> std::vector<std::string> {
+    if (!obj.contains(ptr) || !obj.at(ptr).is_string()) return {};
+    return {obj.at(ptr).get<std::string>()};
+  };
+}
+
+}  // namespace index
+
+int Informer::AddHandlers(EventHandlers handlers) {
+  MutexLock deliver(&deliver_mu_);
+  for (const json& obj : List()) {
+    if (handlers.on_add) handlers.on_add(obj);
+  }
+  handlers_.emplace_back(next_handler_, std::move(handlers));
+  return next_handler_++;
+}
+
+void Informer::RemoveHandlers(int id) {
+  MutexLock deliver(&deliver_mu_);
+  std::erase_if(handlers_, [id](const auto& h) { return h.first == id; });
+}
+
+void Informer::AddIndex(const std::string& name, IndexFunc fn) {
+  MutexLock lock(&mu_);
+  Index& index = indexes_[name];
+  index.fn = std::move(fn);
+  index.keys.clear();
+  for (const auto& [key, obj] : cache_) {
+    for (const std::string& value : index.fn(obj)) index.keys[value].insert(key);
+  }
+}
+
+std::vector<json> Informer::ByIndex(const std::string& name, const std::string& value) const {
+  MutexLock lock(&mu_);
+  std::vector<json> out;
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) return out;
+  auto keys = index->second.keys.find(value);
+  if (keys == index->second.keys.end()) return out;
+  for (const std::string& key : keys->second) {
+    if (auto it = cache_.find(key); it != cache_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+void Informer::ReindexLocked(const std::string& key, const json* old, const json* now) {
+  for (auto& [name, index] : indexes_) {
+    if (old != nullptr) {
+      for (const std::string& value : index.fn(*old)) {
+        auto it = index.keys.find(value);
+        if (it == index.keys.end()) continue;
+        it->second.erase(key);
+        if (it->second.empty()) index.keys.erase(it);
+      }
+    }
+    if (now != nullptr) {
+      for (const std::string& value : index.fn(*now)) index.keys[value].insert(key);
+    }
+  }
+}
 
 void Informer::Start() {
   thread_ = std::thread([this] { Run(); });
@@ -78,8 +163,9 @@ void Informer::Deliver(const std::string& type, json obj) {
     } else {
       cache_[key] = obj;
     }
+    ReindexLocked(key, old ? &*old : nullptr, type == "DELETED" ? nullptr : &obj);
   }
-  for (const EventHandlers& h : handlers_) {
+  for (const auto& [id, h] : handlers_) {
     if (type == "DELETED") {
       if (h.on_delete) h.on_delete(old ? *old : obj);
     } else if (old) {
@@ -162,7 +248,7 @@ Status Informer::WatchOnce() {
 void Informer::Resync() {
   MutexLock deliver(&deliver_mu_);  // the cache as of the last delivered event
   for (const json& obj : List()) {
-    for (const EventHandlers& h : handlers_) {
+    for (const auto& [id, h] : handlers_) {
       if (h.on_update) h.on_update(obj, obj);
     }
   }

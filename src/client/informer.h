@@ -17,7 +17,10 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -32,6 +35,21 @@ struct EventHandlers {
   std::function<void(const json& old_obj, const json& new_obj)> on_update;
   std::function<void(const json& obj)> on_delete;
 };
+
+// Index functions: the values under which an object is found (several, or none).
+using IndexFunc = std::function<std::vector<std::string>(const json& obj)>;
+
+namespace index {
+// Every owner of an object, as OwnerValue(kind, namespace, name): "which CVRs does CV
+// openebs/pvc-1 own" is ByIndex(kByOwner, OwnerValue("CStorVolume", "openebs", "pvc-1")).
+inline constexpr std::string_view kByOwner = "owner";
+std::vector<std::string> ByOwner(const json& obj);
+std::string OwnerValue(std::string_view kind, const std::string& ns, const std::string& name);
+// The value of one label (objects without it are not indexed).
+IndexFunc ByLabel(std::string label);
+// The string at a JSON pointer, e.g. "/spec/nodeName" (objects without it are not indexed).
+IndexFunc ByField(std::string json_pointer);
+}  // namespace index
 
 struct InformerOptions {
   std::string ns;  // "" for every namespace
@@ -48,8 +66,16 @@ class Informer {
            const Clock& clock = Clock::Real());
   ~Informer();  // stops
 
-  // Before Start.
-  void AddHandlers(EventHandlers handlers);
+  // At any time: a handler added after objects were cached first gets each of them as an
+  // add, so every handler sees the same history. Returns an id for RemoveHandlers, which
+  // returns once no call into those handlers is running.
+  int AddHandlers(EventHandlers handlers);
+  void RemoveHandlers(int id);
+
+  // An index kept with the cache (objects already cached are indexed at once), and the
+  // cached objects under `value` in it.
+  void AddIndex(const std::string& name, IndexFunc fn);
+  std::vector<json> ByIndex(const std::string& name, const std::string& value) const;
 
   void Start();
   void Stop();
@@ -76,16 +102,24 @@ class Informer {
   Status ListAndReplace();
   Status WatchOnce();
   void Deliver(const std::string& type, json obj) REQUIRES(deliver_mu_);
+  // Moves `key` in every index from what `old` gave to what `now` gives (either null).
+  void ReindexLocked(const std::string& key, const json* old, const json* now) REQUIRES(mu_);
   void Resync();
 
   Client& client_;
   const ResourceType type_;
   const InformerOptions opts_;
   const Clock& clock_;
-  std::vector<EventHandlers> handlers_;
 
-  Mutex deliver_mu_;  // held while handlers run: one at a time
+  Mutex deliver_mu_;  // held while handlers run: one at a time (before mu_)
+  std::vector<std::pair<int, EventHandlers>> handlers_ GUARDED_BY(deliver_mu_);
+  int next_handler_ GUARDED_BY(deliver_mu_) = 0;
   mutable Mutex mu_;
+  struct Index {
+    IndexFunc fn;
+    std::map<std::string, std::set<std::string>> keys;  // value -> cache keys
+  };
+  std::map<std::string, Index> indexes_ GUARDED_BY(mu_);
   CondVar synced_cv_{&mu_};
   std::map<std::string, json> cache_ GUARDED_BY(mu_);
   std::string resource_version_ GUARDED_BY(mu_);

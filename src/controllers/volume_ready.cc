@@ -44,20 +44,13 @@ api::Condition VolumeReadyCondition(const api::CStorVolume& cv) {
   return c;
 }
 
-VolumeReadyController::VolumeReadyController(client::Client& client, client::EventRecorder& events,
-                                             VolumeReadyOptions opts)
-    : client_(client),
+VolumeReadyController::VolumeReadyController(client::InformerFactory& informers,
+                                             client::EventRecorder& events, VolumeReadyOptions opts)
+    : client_(informers.client()),
+      clock_(informers.clock()),
       events_(events),
-      opts_(std::move(opts)),
-      controller_(client, api::CStorVolume::kType, *this, Options(opts_)) {}
-
-client::ControllerOptions VolumeReadyController::Options(const VolumeReadyOptions& o) {
-  client::ControllerOptions c;
-  c.name = "volume-ready";
-  c.informer.ns = o.ns;
-  c.clock = o.clock;
-  return c;
-}
+      opts_(opts),
+      controller_(informers, api::CStorVolume::kType, *this, client::ControllerOptions{.name = "volume-ready"}) {}
 
 Status VolumeReadyController::Start() { return controller_.Start(); }
 void VolumeReadyController::Stop() { controller_.Stop(); }
@@ -82,7 +75,7 @@ Result<client::ReconcileResult> VolumeReadyController::Reconcile(const std::stri
   }
 
   // How long since the target's report last changed, by our clock.
-  const auto now = clock().Now();
+  const auto now = clock_.Now();
   Clock::TimePoint::duration silent;
   {
     MutexLock lock(&mu_);

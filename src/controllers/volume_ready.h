@@ -33,14 +33,14 @@ namespace cstor::controllers {
 api::Condition VolumeReadyCondition(const api::CStorVolume& cv);
 
 struct VolumeReadyOptions {
-  std::string ns;  // "" for every namespace
   std::chrono::milliseconds stale_after{std::chrono::seconds(30)};
-  const Clock* clock = nullptr;  // null: the machine's
 };
 
 class VolumeReadyController : public client::Reconciler {
  public:
-  VolumeReadyController(client::Client& client, client::EventRecorder& events, VolumeReadyOptions opts);
+  // Volumes come from `informers` (its namespace, and its clock for staleness).
+  VolumeReadyController(client::InformerFactory& informers, client::EventRecorder& events,
+                        VolumeReadyOptions opts = {});
 
   Status Start();
   void Stop();
@@ -50,10 +50,8 @@ class VolumeReadyController : public client::Reconciler {
   client::Controller& controller() { return controller_; }
 
  private:
-  static client::ControllerOptions Options(const VolumeReadyOptions& o);
-  const Clock& clock() const { return opts_.clock ? *opts_.clock : Clock::Real(); }
-
   client::Client& client_;
+  const Clock& clock_;
   client::EventRecorder& events_;
   const VolumeReadyOptions opts_;
   // Per volume: the last status.lastUpdateTime seen, and when (our clock) it changed.
