@@ -2,7 +2,8 @@
 # Drives `cstor apiserver` with the real kubectl: the CRDs and the example objects of
 # deploy/, short names and printer columns, the status subresource, describe, labels and
 # patches, watch, deletion held by a finalizer, schema validation, server-side dry runs,
-# bearer tokens, and a restart on the same data directory and port.
+# bearer tokens and client certificates, a restart on the same data directory and port,
+# and two `cstor operator` replicas under leader election.
 #   kubectl_test.sh PATH_TO_CSTOR
 # Every check runs; the script prints "FAIL: ..." for each failed one and exits non-zero
 # if any failed.
@@ -436,6 +437,44 @@ expect 0 'labeled' -- label cvp "$cvp" -n openebs test.cstor.io/restarted=yes
 new_rv=$(get '{.metadata.resourceVersion}' cvp "$cvp" -n openebs)
 ((new_rv > max_rv)) &&
   pass || fail "a write after the restart got resourceVersion $new_rv, not above $max_rv"
+
+# --- cstor operator: two replicas; one leads and keeps the Ready condition; a stop hands over --
+lease_holder() { timeout 60 kubectl get lease cstor-operator -n openebs -o 'jsonpath={.spec.holderIdentity}' 2>/dev/null || true; }
+operator_pids=()
+for id in op-a op-b; do
+  "$cstor" operator --kubeconfig "$KUBECONFIG" --namespace openebs --identity "$id" >"$dir/$id.out" 2>&1 &
+  operator_pids+=($!)
+done
+watch_pids+=("${operator_pids[@]}")  # the cleanup ends them if the test does not
+holder=""
+for ((i = 0; i < 300; i++)); do
+  holder=$(lease_holder)
+  [[ $holder == op-a || $holder == op-b ]] && break
+  sleep 0.1
+done
+[[ $holder == op-a || $holder == op-b ]] &&
+  pass || fail "no operator holds Lease cstor-operator after 30 s (holder '$holder')"
+cv_name=$(get '{.items[0].metadata.name}' cv -n openebs)
+ready=""
+for ((i = 0; i < 300; i++)); do
+  ready=$(timeout 60 kubectl get cv "$cv_name" -n openebs -o 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}' 2>/dev/null || true)
+  [[ -n $ready ]] && break
+  sleep 0.1
+done
+[[ -n $ready ]] && pass || fail "the leading operator set no Ready condition on cv $cv_name within 30 s"
+leader_pid=${operator_pids[0]} other=op-b
+[[ $holder == op-b ]] && leader_pid=${operator_pids[1]} other=op-a
+kill "$leader_pid"
+status=0
+wait "$leader_pid" || status=$?
+((status == 0)) && pass || fail "the leading operator exited with status $status on SIGTERM"
+for ((i = 0; i < 300; i++)); do
+  holder=$(lease_holder)
+  [[ $holder == "$other" ]] && break
+  sleep 0.1
+done
+[[ $holder == "$other" ]] &&
+  pass || fail "after the leader stopped, $other did not take the lease within 30 s (holder '$holder')"
 stop_server
 
 if ((failures)); then

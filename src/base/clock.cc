@@ -1,5 +1,7 @@
 #include "base/clock.h"
 
+#include <time.h>
+
 #include <algorithm>
 
 namespace cstor {
@@ -7,7 +9,13 @@ namespace {
 
 class RealClock final : public Clock {
  public:
-  TimePoint Now() const override { return std::chrono::steady_clock::now(); }
+  // CLOCK_BOOTTIME: monotonic like steady_clock, and it also counts time the machine was
+  // suspended, so a lease measured with it does not stretch across a suspend.
+  TimePoint Now() const override {
+    timespec ts{};
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return TimePoint(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+  }
   WallTime WallNow() const override { return std::chrono::system_clock::now(); }
   void WaitUntil(CondVar* cv, TimePoint deadline) const override NO_THREAD_SAFETY_ANALYSIS {
     const auto now = Now();

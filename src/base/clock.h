@@ -1,7 +1,8 @@
 // Clock: the seam through which timing code reads time and waits, so that tests can drive
 // it deterministically with a FakeClock instead of sleeping.
 //
-// Two readings: Now() is monotonic (deadlines, intervals, expiry measured locally) and
+// Two readings: Now() is monotonic (deadlines, intervals, expiry measured locally; the
+// machine's is CLOCK_BOOTTIME, a steady clock that also runs while suspended) and
 // WallNow() is the calendar (timestamps written into objects). Code that compares its own
 // wall clock with a timestamp another machine wrote trusts two clocks to agree; measure
 // with Now() from when the timestamp was observed instead.
@@ -45,8 +46,10 @@ class FakeClock final : public Clock {
   void WaitUntil(CondVar* cv, TimePoint deadline) const override;
 
   void Advance(std::chrono::nanoseconds d);
-  // True when exactly `threads` threads wait in WaitUntil, each for a time still ahead:
-  // every thread that runs on this clock has done what the time so far asked of it.
+  // True when exactly `threads` threads wait in WaitUntil, each for a time still ahead.
+  // For a test whose threads all wait only on this clock (a lease candidate's loop): they
+  // have done what the time so far asked of them. Threads waiting on a plain CondVar, or
+  // signalled by something else and not yet awake, are not seen.
   bool Idle(int threads) const;
 
  private:

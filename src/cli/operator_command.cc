@@ -1,5 +1,5 @@
 // `cstor operator`: the controllers that reconcile cStor's resources, run under leader
-// election so that any number of replicas may run and exactly one acts.
+// election so that any number of replicas may run and at most one acts.
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include "api/kube_types.h"
 #include "client/client.h"
 #include "client/events.h"
+#include "client/informer_factory.h"
 #include "client/leader_election.h"
 #include "controllers/volume_ready.h"
 
@@ -45,15 +46,6 @@ Status RunOperator(const OperatorArgs& a) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
 
   client::EventRecorder events(api, "cstor-operator", host);
-  client::InformerFactory informers(api, {.ns = a.ns});
-  controllers::VolumeReadyController volume_ready(informers, events);
-  Status failed;
-  auto start = [&] {
-    if (Status s = volume_ready.Start(); !s.ok()) {
-      failed = s;
-      kill(getpid(), SIGTERM);  // wake the signal wait below
-    }
-  };
   std::unique_ptr<client::LeaderElector> elector;
   if (a.leader_elect) {
     client::LeaderElectionOptions o;
@@ -61,11 +53,20 @@ Status RunOperator(const OperatorArgs& a) {
     o.lease_name = "cstor-operator";
     o.identity = identity;
     elector = std::make_unique<client::LeaderElector>(api, o);
+  }
+  // Every replica keeps its caches warm, so a new leader acts at once; only the leader's
+  // controllers reconcile (may_act reads the elector's clock, so a replica whose term
+  // ran out stops writing before another can take over).
+  client::InformerFactory informers(api, {.ns = a.ns});
+  controllers::VolumeReadyOptions ready_options;
+  if (elector) ready_options.may_act = [&e = *elector] { return e.IsLeader(); };
+  controllers::VolumeReadyController volume_ready(informers, events, ready_options);
+  Status failed = volume_ready.Start();
+  if (!failed.ok()) return failed;
+  if (elector) {
     // Losing the lease ends the process: a fresh start is the simplest way to be sure
     // nothing of the old term keeps acting.
-    elector->Start(start, [] { kill(getpid(), SIGTERM); });
-  } else {
-    start();
+    elector->Start(nullptr, [] { kill(getpid(), SIGTERM); });
   }
   std::printf("operator: %s watching namespace %s on %s%s\n", identity.c_str(), a.ns.c_str(),
               config->server.c_str(), a.leader_elect ? " (leader election on Lease cstor-operator)" : "");
@@ -74,7 +75,7 @@ Status RunOperator(const OperatorArgs& a) {
   sigwait(&signals, &sig);
   volume_ready.Stop();
   if (elector) elector->Stop();
-  return failed;
+  return Status::Ok();
 }
 
 }  // namespace

@@ -143,6 +143,9 @@ Client::Client(Config config, RetryPolicy retry) : config_(std::move(config)), r
     config_error_ = Status::InvalidArgument(
         fmt::format("the API server address \"{}\" is not an http(s)://host[:port] URL", config_.server));
   }
+  if (!config_.client_cert_pem.empty() && config_error_.ok() && !https_) {
+    config_error_ = Status::InvalidArgument("a client certificate needs an https:// server, not " + config_.server);
+  }
   if (!config_.client_cert_pem.empty()) {
     credentials_ = std::make_unique<Credentials>();
     BIO* bio = BIO_new_mem_buf(config_.client_cert_pem.data(), static_cast<int>(config_.client_cert_pem.size()));
@@ -192,8 +195,7 @@ std::string Client::Path(const ResourceType& type, const std::string& ns, const 
 std::unique_ptr<httplib::ClientImpl> Client::NewConnection() const {
   std::unique_ptr<httplib::ClientImpl> c;
   if (https_) {
-    // The connection refers to the certificate and key (it does not take them); they live
-    // as long as this Client.
+    // The connection's context takes its own references to the certificate and key.
     auto ssl = credentials_ && config_error_.ok()
                    ? std::make_unique<httplib::SSLClient>(host_, port_, credentials_->cert.get(), credentials_->key.get())
                    : std::make_unique<httplib::SSLClient>(host_, port_);

@@ -52,19 +52,21 @@ Status Controller::Start(std::chrono::milliseconds sync_timeout) {
     return Status::Unavailable(opts_.name + ": caches did not sync within " +
                                std::to_string(sync_timeout.count()) + " ms");
   }
+  MutexLock lock(&lifecycle_mu_);
+  if (stopped_) return Status::Aborted(opts_.name + ": stopped before it started");
   for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { Work(); });
   CSTOR_LOG_INFO("{}: started with {} workers", opts_.name, opts_.workers);
   return Status::Ok();
 }
 
 void Controller::Stop() {
-  if (stopped_.exchange(true)) return;
+  MutexLock lock(&lifecycle_mu_);
+  if (stopped_) return;
+  stopped_ = true;
   for (auto [informer, id] : handlers_) informer->RemoveHandlers(id);
   handlers_.clear();
   queue_.ShutDown();
-  for (auto& w : workers_) {
-    if (w.joinable()) w.join();
-  }
+  for (auto& w : workers_) w.join();
   workers_.clear();
 }
 
@@ -73,6 +75,11 @@ void Controller::Work() {
     const size_t slash = key->find('/');
     const std::string ns = slash == std::string::npos ? "" : key->substr(0, slash);
     const std::string name = slash == std::string::npos ? *key : key->substr(slash + 1);
+    if (opts_.may_act && !opts_.may_act()) {
+      queue_.AddAfter(*key, std::chrono::seconds(1));
+      queue_.Done(*key);
+      continue;
+    }
     Result<ReconcileResult> r = reconciler_.Reconcile(ns, name);
     ++reconciles_;
     if (!r.ok()) {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/mutex.h"
 #include "client/client.h"
 #include "client/informer.h"
 #include "client/informer_factory.h"
@@ -41,6 +42,10 @@ struct ControllerOptions {
   std::string name = "controller";
   int workers = 2;
   RateLimit rate_limit = {};
+  // Asked before each reconcile; when false the key waits a second and is asked about
+  // again. With leader election: [&] { return elector.IsLeader(); }, so that caches stay
+  // warm on every replica and only the leader writes.
+  std::function<bool()> may_act = nullptr;
 };
 
 class Controller {
@@ -67,8 +72,10 @@ class Controller {
   WorkQueue& queue() { return queue_; }
 
   // Starts the factory's informers, waits for their first lists, then the workers.
+  // Aborted if Stop came first (from another thread, during the wait).
   Status Start(std::chrono::milliseconds sync_timeout = std::chrono::seconds(30));
-  // Stops the workers and this controller's handlers (the shared informers go on).
+  // Stops the workers and this controller's handlers (the shared informers go on). Not
+  // from inside a handler or a reconcile. A Controller must go before its factory.
   void Stop();
 
   // Reconciles done, and how many failed: for tests and metrics.
@@ -85,8 +92,9 @@ class Controller {
   const ControllerOptions opts_;
   WorkQueue queue_;
   std::vector<std::pair<Informer*, int>> handlers_;  // to remove at Stop
-  std::vector<std::thread> workers_;
-  std::atomic<bool> stopped_{false};
+  Mutex lifecycle_mu_;  // Start against Stop
+  std::vector<std::thread> workers_ GUARDED_BY(lifecycle_mu_);
+  bool stopped_ GUARDED_BY(lifecycle_mu_) = false;
   std::atomic<int64_t> reconciles_{0};
   std::atomic<int64_t> failures_{0};
 };

@@ -106,6 +106,7 @@ void EventRecorder::Run() {
         dropped_ += static_cast<int64_t>(queue_.size());
         CSTOR_LOG_WARN("events: {} not written at shutdown", queue_.size());
         queue_.clear();
+        cv_.SignalAll();  // a Flush waiting for the queue
         return;
       }
       p = std::move(queue_.front());

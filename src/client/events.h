@@ -36,7 +36,8 @@ struct EventRecorderOptions {
   size_t queue_limit = 1000;  // events waiting to be written; more are dropped
   int similar_limit = 10;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
-  // At shutdown, queued events are written for up to this long, or until a write fails.
+  // At shutdown, queued events are written until this has passed or a write fails (a
+  // write already under way finishes first: it is bounded by request_timeout).
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(5)};
   const Clock* clock = nullptr;  // null: the machine's
 };

@@ -100,7 +100,9 @@ void Informer::ReindexLocked(const std::string& key, const json* old, const json
 
 void Informer::Start() {
   thread_ = std::thread([this] { Run(); });
-  if (opts_.resync.count() > 0) resync_thread_ = std::thread([this] { RunResync(); });
+  // The schedule counts from here, not from when the thread gets to run.
+  const auto first = clock_.Now() + opts_.resync;
+  if (opts_.resync.count() > 0) resync_thread_ = std::thread([this, first] { RunResync(first); });
 }
 
 void Informer::Stop() {
@@ -258,8 +260,7 @@ void Informer::Resync() {
 // Its own thread on a fixed schedule from Start: a watch that ends or an event that
 // arrives does not move it (a timer restarted with each watch never fired, since a watch
 // lasts less than the period).
-void Informer::RunResync() {
-  auto next = clock_.Now() + opts_.resync;
+void Informer::RunResync(Clock::TimePoint next) {
   while (!stopping_) {
     {
       MutexLock lock(&sleep_mu_);
@@ -298,9 +299,10 @@ void Informer::Run() {
     auto delay = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(100 << std::min(failures, 6)),
                                                      std::chrono::seconds(5));
     CSTOR_LOG_DEBUG("informer {}: {} (retrying in {} ms)", type_.resource, s.ToString(), delay.count());
-    const auto until = clock_.Now() + delay;
+    // Real time, not the injected clock: a test's clock that stands still must not
+    // strand an informer after a transient error.
     MutexLock lock(&sleep_mu_);
-    while (!stopping_ && clock_.Now() < until) clock_.WaitUntil(&sleep_cv_, until);
+    if (!stopping_) sleep_cv_.WaitFor(delay);
   }
 }
 

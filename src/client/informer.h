@@ -9,7 +9,9 @@
 // from Start on its Clock whatever the watches do, it re-delivers every cached object as
 // an update, so level-triggered controllers also repair drift they had no event for.
 //
-// Thread-safe. Handlers run one at a time (on the informer's threads); they must not block.
+// Thread-safe. Handlers run one at a time (on the informer's threads, or for the replay
+// to a late handler on the thread that adds it); they must not block, and must not add or
+// remove handlers.
 #pragma once
 
 #include <atomic>
@@ -72,8 +74,8 @@ class Informer {
   int AddHandlers(EventHandlers handlers);
   void RemoveHandlers(int id);
 
-  // An index kept with the cache (objects already cached are indexed at once), and the
-  // cached objects under `value` in it.
+  // An index kept with the cache (objects already cached are indexed at once; a second
+  // index of the same name replaces the first), and the cached objects under `value` in it.
   void AddIndex(const std::string& name, IndexFunc fn);
   std::vector<json> ByIndex(const std::string& name, const std::string& value) const;
 
@@ -98,7 +100,7 @@ class Informer {
 
  private:
   void Run();
-  void RunResync();
+  void RunResync(Clock::TimePoint first);
   Status ListAndReplace();
   Status WatchOnce();
   void Deliver(const std::string& type, json obj) REQUIRES(deliver_mu_);

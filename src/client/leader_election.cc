@@ -18,12 +18,13 @@ std::string MicroTime(Clock::WallTime now) {
   return fmt::format("{}.{:06d}Z", buf, us);
 }
 
-// Every request is one attempt, bounded so that a renewal that cannot finish is given up
-// well before the term would end on its own.
+// Every request is one attempt, bounded so that a round (a read and a write) takes at
+// most half the renew deadline: a renewal that cannot finish is given up with time left
+// in the term.
 RetryPolicy OneAttempt(const LeaderElectionOptions& o) {
   RetryPolicy p;
   p.attempts = 1;
-  p.attempt_timeout = std::max<std::chrono::milliseconds>(o.renew_deadline / 2, std::chrono::milliseconds(100));
+  p.attempt_timeout = std::max<std::chrono::milliseconds>(o.renew_deadline / 4, std::chrono::milliseconds(100));
   return p;
 }
 
@@ -128,8 +129,11 @@ void LeaderElector::Run() {
                      opts_.identity, opts_.ns, opts_.lease_name, opts_.renew_deadline.count());
       if (on_stopped_) on_stopped_();
     }
-    const auto next = clock_.Now() + opts_.retry_period;
+    // Wake at the next round, or when the term ends if that is sooner, so that
+    // on_stopped_leading is called on time even when renewals keep failing fast.
     MutexLock lock(&mu_);
+    auto next = clock_.Now() + opts_.retry_period;
+    if (leading_) next = std::min(next, renew_sent_ + opts_.renew_deadline);
     while (!stopping_ && clock_.Now() < next) clock_.WaitUntil(&cv_, next);
   }
 }
@@ -147,6 +151,8 @@ void LeaderElector::Stop() {
     was_leading = std::exchange(leading_, false);
   }
   if (!was_leading) return;
+  // The work stops first: once the lease is released another candidate takes it at once.
+  if (on_stopped_) on_stopped_();
   if (opts_.release_on_stop) {
     // An empty holder lets the next candidate take over at once.
     if (auto lease = client_.Get<api::Lease>(opts_.ns, opts_.lease_name);
@@ -155,7 +161,6 @@ void LeaderElector::Stop() {
       (void)client_.Update(*lease);
     }
   }
-  if (on_stopped_) on_stopped_();
 }
 
 }  // namespace cstor::client

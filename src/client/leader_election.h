@@ -9,14 +9,17 @@
 //     clock end a live leader's term.
 //   - The leader counts its term from the moment it *sent* its last successful renewal,
 //     and IsLeader() turns false renew_deadline (< lease_duration) after that moment,
-//     whether or not the thread is stuck in a request or the process was paused.
+//     whether or not the thread is stuck in a request or the process was stopped
+//     (SIGSTOP). The clock is CLOCK_BOOTTIME, which also runs while the machine sleeps.
+//   - So work done for the leader must ask IsLeader() before it acts (a controller's
+//     may_act); the callbacks only say when the loop noticed.
 //   - The renewal reached the server after it was sent, and any other candidate saw it
 //     after that, so the other waits at least lease_duration from the leader's send time.
 //     Clocks may be offset by any amount; only their rates must roughly agree.
 //   - Every write carries the resourceVersion read, so two candidates never both win one
 //     round.
-// Each request is one attempt bounded by a fraction of renew_deadline, so a hung server
-// ends a term on time and Stop returns promptly.
+// Each request is one attempt bounded by a quarter of renew_deadline, so a hung server
+// ends a term on time and Stop returns within about a renew deadline.
 #pragma once
 
 #include <atomic>
@@ -51,9 +54,10 @@ class LeaderElector {
   ~LeaderElector();  // stops
 
   // Campaigns on a thread and returns at once. on_started_leading runs on that thread
-  // when the lease is won (start the work and return); on_stopped_leading when the term
-  // ends (the lease could not be renewed in time, or Stop). After a lost term the
-  // candidate campaigns again, so both may run more than once.
+  // when the lease is won (start the work and return: it delays renewals);
+  // on_stopped_leading when the loop sees the term has ended (not renewed in time), or
+  // in Stop before the lease is released. After a lost term the candidate campaigns
+  // again, so both may run more than once. Neither may call Stop.
   void Start(std::function<void()> on_started_leading, std::function<void()> on_stopped_leading);
   void Stop();
 

@@ -63,6 +63,13 @@ std::chrono::milliseconds WorkQueue::DelayLocked(const std::string& key, bool co
 void WorkQueue::AddRateLimited(const std::string& key) {
   MutexLock lock(&mu_);
   if (shutdown_) return;
+  // A key already waiting for an earlier time takes no slot of the shared bucket (it
+  // would reserve a slot nobody uses and delay other keys); its failure still counts.
+  const auto at = clock_.Now() + DelayLocked(key, /*consume=*/false);
+  if (auto it = waiting_.find(key); it != waiting_.end() && it->second->first <= at) {
+    ++failures_[key];
+    return;
+  }
   AddAtLocked(key, clock_.Now() + DelayLocked(key, /*consume=*/true));
 }
 

@@ -50,7 +50,15 @@ VolumeReadyController::VolumeReadyController(client::InformerFactory& informers,
       clock_(informers.clock()),
       events_(events),
       opts_(opts),
-      controller_(informers, api::CStorVolume::kType, *this, client::ControllerOptions{.name = "volume-ready"}) {}
+      controller_(informers, api::CStorVolume::kType, *this,
+                  client::ControllerOptions{.name = "volume-ready", .may_act = opts_.may_act}) {}
+
+std::optional<std::string> VolumeReadyController::SeenReport(const std::string& key) {
+  MutexLock lock(&mu_);
+  auto it = reports_.find(key);
+  if (it == reports_.end()) return std::nullopt;
+  return it->second.last_update_time;
+}
 
 Status VolumeReadyController::Start() { return controller_.Start(); }
 void VolumeReadyController::Stop() { controller_.Stop(); }
@@ -58,7 +66,11 @@ void VolumeReadyController::Stop() { controller_.Stop(); }
 Result<client::ReconcileResult> VolumeReadyController::Reconcile(const std::string& ns,
                                                                  const std::string& name) {
   std::optional<nlohmann::json> cached = controller_.primary().Get(ns, name);
-  if (!cached) return client::ReconcileResult{};  // deleted: nothing to keep up to date
+  if (!cached) {  // deleted: nothing to keep up to date
+    MutexLock lock(&mu_);
+    reports_.erase(ns.empty() ? name : ns + "/" + name);
+    return client::ReconcileResult{};
+  }
   api::CStorVolume cv;
   try {
     cv = cached->get<api::CStorVolume>();

@@ -17,7 +17,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "api/cstor_types.h"
@@ -34,6 +36,7 @@ api::Condition VolumeReadyCondition(const api::CStorVolume& cv);
 
 struct VolumeReadyOptions {
   std::chrono::milliseconds stale_after{std::chrono::seconds(30)};
+  std::function<bool()> may_act = nullptr;  // see client::ControllerOptions
 };
 
 class VolumeReadyController : public client::Reconciler {
@@ -48,6 +51,9 @@ class VolumeReadyController : public client::Reconciler {
   Result<client::ReconcileResult> Reconcile(const std::string& ns, const std::string& name) override;
 
   client::Controller& controller() { return controller_; }
+  // The status.lastUpdateTime last seen for `key` ("ns/name"), if any: for tests, which
+  // must know a report was seen before they move the clock.
+  std::optional<std::string> SeenReport(const std::string& key);
 
  private:
   client::Client& client_;
