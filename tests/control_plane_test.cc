@@ -256,6 +256,25 @@ TEST_F(ControlPlaneTest, SelectorsAndPages) {
   client::ListOptions bad;
   bad.label_selector = "a in b";
   EXPECT_TRUE(client_->List(api::CStorVolumeReplica::kType, "openebs", bad).status().Is(Code::kInvalidArgument));
+  // As on a real server, a custom resource selects by field only on metadata.name and
+  // metadata.namespace (and its CRD's selectableFields): code that selects on another
+  // path would work here and fail on a cluster.
+  bad.label_selector = "";
+  bad.field_selector = "spec.capacity=10Gi";
+  Status unsupported = client_->List(api::CStorVolumeReplica::kType, "openebs", bad).status();
+  EXPECT_TRUE(unsupported.Is(Code::kInvalidArgument)) << unsupported.ToString();
+  EXPECT_THAT(unsupported.ToString(), ::testing::HasSubstr("field label not supported: spec.capacity"));
+  client::WatchOptions bad_watch;
+  bad_watch.field_selector = "status.phase=Healthy";
+  EXPECT_TRUE(client_->Watch(api::CStorVolumeReplica::kType, "openebs", bad_watch, [](client::WatchEvent&) { return false; })
+                  .Is(Code::kInvalidArgument));
+  EXPECT_EQ(count("", "metadata.namespace=openebs"), 25);
+  // Built-in kinds serve their own: Events by involvedObject, not by message.
+  client::ListOptions events;
+  events.field_selector = "involvedObject.kind=CStorVolume,type=Warning";
+  EXPECT_TRUE(client_->List(api::Event::kType, "openebs", events).ok());
+  events.field_selector = "message=x";
+  EXPECT_TRUE(client_->List(api::Event::kType, "openebs", events).status().Is(Code::kInvalidArgument));
 
   // Pages of 10: 10, 10, 5, with a continue token and the count of what remains.
   client::ListOptions o;
@@ -649,6 +668,7 @@ TEST_F(ControlPlaneTest, CustomResourceDefinitionsRegisterAtRunTime) {
       {"spec", {{"group", "example.com"}, {"scope", "Namespaced"},
                 {"names", {{"kind", "Widget"}, {"plural", "widgets"}, {"singular", "widget"}, {"listKind", "WidgetList"}}},
                 {"versions", {{{"name", "v1"}, {"served", true}, {"storage", true},
+                               {"selectableFields", {{{"jsonPath", ".spec.color"}}}},
                                {"schema", {{"openAPIV3Schema", {{"type", "object"}, {"properties", {
                                    {"spec", {{"type", "object"}, {"required", {"size"}}, {"properties", {
                                        {"size", {{"type", "integer"}, {"minimum", 1}}},
@@ -668,6 +688,14 @@ TEST_F(ControlPlaneTest, CustomResourceDefinitionsRegisterAtRunTime) {
   w["metadata"]["name"] = "w2";
   w["spec"]["size"] = 0;
   EXPECT_TRUE(client_->Create(widgets, "openebs", w).status().Is(Code::kInvalidArgument));
+  // The CRD's selectableFields may be selected on; other paths may not.
+  client::ListOptions by_color;
+  by_color.field_selector = "spec.color=red";
+  auto red = client_->List(widgets, "openebs", by_color);
+  ASSERT_TRUE(red.ok()) << red.status().ToString();
+  EXPECT_EQ((*red)["items"].size(), 1u);
+  by_color.field_selector = "spec.size=3";
+  EXPECT_TRUE(client_->List(widgets, "openebs", by_color).status().Is(Code::kInvalidArgument));
 
   // Deleting the definition stops serving the resource, and its objects go with it.
   ASSERT_TRUE(client_->Delete(api::CustomResourceDefinition::kType, "", "widgets.example.com").ok());

@@ -4,7 +4,8 @@ namespace cstor::apiserver {
 namespace {
 
 ResourceDef Builtin(std::string group, std::string kind, std::string plural, bool namespaced,
-                    bool status, std::vector<std::string> short_names = {}) {
+                    bool status, std::vector<std::string> short_names = {},
+                    std::vector<std::string> selectable_fields = {}) {
   ResourceDef d;
   d.group = std::move(group);
   d.version = "v1";
@@ -16,6 +17,7 @@ ResourceDef Builtin(std::string group, std::string kind, std::string plural, boo
   d.namespaced = namespaced;
   d.status_subresource = status;
   d.printer_columns = nlohmann::json::array();
+  d.selectable_fields = std::move(selectable_fields);
   return d;
 }
 
@@ -23,13 +25,16 @@ ResourceDef Builtin(std::string group, std::string kind, std::string plural, boo
 
 Registry::Registry() {
   for (ResourceDef d : {
-           Builtin("", "Namespace", "namespaces", false, true, {"ns"}),
-           Builtin("", "Node", "nodes", false, true, {"no"}),
+           Builtin("", "Namespace", "namespaces", false, true, {"ns"}, {"status.phase"}),
+           Builtin("", "Node", "nodes", false, true, {"no"}, {"spec.unschedulable"}),
            Builtin("", "Service", "services", true, true, {"svc"}),
-           Builtin("", "Event", "events", true, false, {"ev"}),
+           Builtin("", "Event", "events", true, false, {"ev"},
+                   {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                    "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+                    "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}),
            Builtin("", "PersistentVolume", "persistentvolumes", false, true, {"pv"}),
            Builtin("", "PersistentVolumeClaim", "persistentvolumeclaims", true, true, {"pvc"}),
-           Builtin("", "Secret", "secrets", true, false),
+           Builtin("", "Secret", "secrets", true, false, {}, {"type"}),
            Builtin("", "ConfigMap", "configmaps", true, false, {"cm"}),
            Builtin("apps", "Deployment", "deployments", true, true, {"deploy"}),
            Builtin("coordination.k8s.io", "Lease", "leases", true, false),
@@ -95,6 +100,11 @@ Result<ResourceDef> Registry::FromCrd(const nlohmann::json& crd) {
     d.status_subresource =
         v.value("subresources", nlohmann::json::object()).contains("status");
     d.printer_columns = v.value("additionalPrinterColumns", nlohmann::json::array());
+    for (const auto& f : v.value("selectableFields", nlohmann::json::array())) {
+      std::string path = f.is_object() ? f.value("jsonPath", "") : "";
+      if (path.starts_with(".")) path.erase(0, 1);  // ".spec.color" selects as spec.color
+      if (!path.empty()) d.selectable_fields.push_back(path);
+    }
   }
   if (d.version.empty()) {
     return Status::InvalidArgument("spec.versions must have exactly one storage version");

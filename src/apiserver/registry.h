@@ -27,6 +27,9 @@ struct ResourceDef {
   bool custom = false;   // defined by a CRD: validated against `schema`, status reset on create
   nlohmann::json schema;           // openAPIV3Schema, null for built-ins
   nlohmann::json printer_columns;  // additionalPrinterColumns, an array (may be empty)
+  // Field selector paths served beyond metadata.name and metadata.namespace (which every
+  // kind has): per built-in kind as Kubernetes serves them; a CRD's selectableFields.
+  std::vector<std::string> selectable_fields;
 
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "cstorvolumereplicas.cstor.openebs.io", "pods": the name errors and CRDs use.

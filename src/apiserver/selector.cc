@@ -141,6 +141,16 @@ Result<FieldSelector> FieldSelector::Parse(std::string_view text) {
   return sel;
 }
 
+std::vector<std::string> FieldSelector::Paths() const {
+  std::vector<std::string> out;
+  for (const Requirement& r : reqs_) {
+    std::string p;
+    for (const std::string& part : r.path) p += (p.empty() ? "" : ".") + part;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 bool FieldSelector::Matches(const nlohmann::json& object) const {
   for (const Requirement& r : reqs_) {
     const nlohmann::json* cur = &object;

@@ -37,6 +37,8 @@ class FieldSelector {
   static Result<FieldSelector> Parse(std::string_view text);
   bool Matches(const nlohmann::json& object) const;
   bool empty() const { return reqs_.empty(); }
+  // The dotted paths it selects on ("metadata.name").
+  std::vector<std::string> Paths() const;
 
  private:
   struct Requirement {

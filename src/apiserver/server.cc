@@ -706,11 +706,27 @@ json ApiServer::Impl::ListObject(const ResourceDef& def, const Store::Page& page
           {"items", std::move(items)}};
 }
 
+// The request's field selector, on paths the kind serves: as on a real server, a custom
+// resource selects only on metadata.name, metadata.namespace and its CRD's
+// selectableFields, and a built-in kind on its own short list; anything else is a 400.
+static Result<FieldSelector> ParseFieldSelector(const ResourceDef& def, const httplib::Request& req) {
+  auto fields = FieldSelector::Parse(req.get_param_value("fieldSelector"));
+  if (!fields.ok()) throw BadRequest(fields.status().message());
+  for (const std::string& path : fields->Paths()) {
+    if (path == "metadata.name" || path == "metadata.namespace") continue;
+    if (std::find(def.selectable_fields.begin(), def.selectable_fields.end(), path) !=
+        def.selectable_fields.end()) {
+      continue;
+    }
+    throw BadRequest(fmt::format("field label not supported: {}", path));
+  }
+  return fields;
+}
+
 void ApiServer::Impl::List(const Target& t, const httplib::Request& req, httplib::Response& res) {
   auto labels = LabelSelector::Parse(req.get_param_value("labelSelector"));
   if (!labels.ok()) throw BadRequest(labels.status().message());
-  auto fields = FieldSelector::Parse(req.get_param_value("fieldSelector"));
-  if (!fields.ok()) throw BadRequest(fields.status().message());
+  auto fields = ParseFieldSelector(*t.def, req);
   const size_t limit = static_cast<size_t>(IntParam(req, "limit", 0));
   std::string after;
   if (const std::string token = req.get_param_value("continue"); !token.empty()) {
@@ -763,8 +779,7 @@ struct ApiServer::Impl::WatchState {
 void ApiServer::Impl::Watch(const Target& t, const httplib::Request& req, httplib::Response& res) {
   auto labels = LabelSelector::Parse(req.get_param_value("labelSelector"));
   if (!labels.ok()) throw BadRequest(labels.status().message());
-  auto fields = FieldSelector::Parse(req.get_param_value("fieldSelector"));
-  if (!fields.ok()) throw BadRequest(fields.status().message());
+  auto fields = ParseFieldSelector(*t.def, req);
 
   auto st = std::make_shared<WatchState>();
   st->def = t.def;
@@ -1217,8 +1232,7 @@ void ApiServer::Impl::DeleteCollection(const Target& t, const httplib::Request& 
                                        httplib::Response& res) {
   auto labels = LabelSelector::Parse(req.get_param_value("labelSelector"));
   if (!labels.ok()) throw BadRequest(labels.status().message());
-  auto fields = FieldSelector::Parse(req.get_param_value("fieldSelector"));
-  if (!fields.ok()) throw BadRequest(fields.status().message());
+  auto fields = ParseFieldSelector(*t.def, req);
   const LabelSelector& ls = *labels;
   const FieldSelector& fs = *fields;
   Store::Page page = store_->List(t.def->StorageKey(), t.ns, "", 0, [&](const json& o) {
