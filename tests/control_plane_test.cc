@@ -109,6 +109,29 @@ class ControlPlaneTest : public ::testing::Test {
     return v;
   }
 
+  // Candidates for the operator's lease that do not give it up on Stop.
+  static client::LeaderElectionOptions LeaseOptions(const std::string& id, std::chrono::milliseconds lease,
+                                                    std::chrono::milliseconds renew,
+                                                    std::chrono::milliseconds retry) {
+    client::LeaderElectionOptions o;
+    o.ns = "openebs";
+    o.lease_name = "cstor-operator";
+    o.identity = id;
+    o.lease_duration = lease;
+    o.renew_deadline = renew;
+    o.retry_period = retry;
+    o.release_on_stop = false;  // the other must wait for the lease to expire
+    return o;
+  }
+
+  // "status/reason" of a volume's Ready condition, "none" or "error".
+  std::string ReadyStatus(const std::string& name) {
+    auto cv = client_->Get<api::CStorVolume>("openebs", name);
+    if (!cv.ok()) return "error";
+    const api::Condition* c = api::FindCondition(cv->status.conditions, api::cv_condition::kReady);
+    return c ? c->status + "/" + c->reason : "none";
+  }
+
   // A raw HTTPS client for requests the typed client cannot make (bad input).
   std::unique_ptr<httplib::Client> Raw(bool with_token = true) {
     auto c = std::make_unique<httplib::Client>(server_->url());
@@ -703,19 +726,9 @@ TEST_F(ControlPlaneTest, CustomResourceDefinitionsRegisterAtRunTime) {
 }
 
 TEST_F(ControlPlaneTest, LeaderElectionHasOneLeaderAndHandsOver) {
-  auto options = [](const std::string& id) {
-    client::LeaderElectionOptions o;
-    o.ns = "openebs";
-    o.lease_name = "cstor-operator";
-    o.identity = id;
-    // Real time, with room for a slow machine (a sanitizer build beside other tests):
-    // each request may take 500 ms.
-    o.lease_duration = 3s;
-    o.renew_deadline = 2s;
-    o.retry_period = 200ms;
-    o.release_on_stop = false;  // the other must wait for the lease to expire
-    return o;
-  };
+  // Real time, with room for a slow machine (a sanitizer build beside other tests):
+  // each request may take 500 ms.
+  auto options = [](const std::string& id) { return LeaseOptions(id, 3s, 2s, 200ms); };
   client::LeaderElector a(*client_, options("a"));
   client::LeaderElector b(*client_, options("b"));
   std::atomic<int> a_started{0}, b_started{0};
@@ -747,17 +760,7 @@ TEST_F(ControlPlaneTest, LeaderElectionHasOneLeaderAndHandsOver) {
 TEST_F(ControlPlaneTest, LeaderElectionNeverHasTwoLeadersWithSkewedClocksOrAPausedLeader) {
   const auto wall = std::chrono::system_clock::now();
   FakeClock clock_a(wall - 1h), clock_b(wall);
-  auto options = [](const std::string& id) {
-    client::LeaderElectionOptions o;
-    o.ns = "openebs";
-    o.lease_name = "cstor-operator";
-    o.identity = id;
-    o.lease_duration = 15s;
-    o.renew_deadline = 10s;
-    o.retry_period = 2s;
-    o.release_on_stop = false;
-    return o;
-  };
+  auto options = [](const std::string& id) { return LeaseOptions(id, 15s, 10s, 2s); };
   client::LeaderElector a(*client_, options("a"), clock_a);
   client::LeaderElector b(*client_, options("b"), clock_b);
   std::atomic<int> a_started{0}, a_stopped{0}, b_started{0};
@@ -945,12 +948,7 @@ TEST_F(ControlPlaneTest, VolumeReadyControllerKeepsTheConditionCurrent) {
   ASSERT_TRUE(ready.Start().ok());
 
   ASSERT_TRUE(client_->Create(Volume("pvc-1")).ok());
-  auto ready_status = [&]() -> std::string {
-    auto cv = client_->Get<api::CStorVolume>("openebs", "pvc-1");
-    if (!cv.ok()) return "error";
-    const api::Condition* c = api::FindCondition(cv->status.conditions, api::cv_condition::kReady);
-    return c ? c->status + "/" + c->reason : "none";
-  };
+  auto ready_status = [&] { return ReadyStatus("pvc-1"); };
   EXPECT_TRUE(Eventually([&] { return ready_status() == "False/Initializing"; })) << ready_status();
 
   // The target reports a healthy quorum, then loses it.
@@ -994,12 +992,7 @@ TEST_F(ControlPlaneTest, VolumeReadyTurnsFalseWhenTheTargetStopsReporting) {
   client::InformerFactory informers(*client_, {.ns = "openebs", .clock = &clock});
   controllers::VolumeReadyController ready(informers, events, {.stale_after = 30s});
   ASSERT_TRUE(ready.Start().ok());
-  auto ready_status = [&]() -> std::string {
-    auto cv = client_->Get<api::CStorVolume>("openebs", "pvc-1");
-    if (!cv.ok()) return "error";
-    const api::Condition* c = api::FindCondition(cv->status.conditions, api::cv_condition::kReady);
-    return c ? c->status + "/" + c->reason : "none";
-  };
+  auto ready_status = [&] { return ReadyStatus("pvc-1"); };
   // A report, and the controller has seen it (at the fake time now) before the clock moves.
   auto report = [&](const std::string& at) {
     ASSERT_TRUE(client_->Patch(api::CStorVolume::kType, "openebs", "pvc-1", client::PatchType::kMerge,
