@@ -1,0 +1,99 @@
+// ApiServer::Impl: the server's state and its handlers, split over files by
+// responsibility (server.cc start-up, routing.cc, discovery.cc, reads.cc, watch.cc,
+// writes.cc, patch.cc, deletion.cc, garbage.cc, crds.cc). Internal to the API server.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "apiserver/registry.h"
+#include "apiserver/request.h"
+#include "apiserver/server.h"
+#include "apiserver/store.h"
+#include "apiserver/tls.h"
+#include "base/mutex.h"
+
+namespace cstor::apiserver {
+
+class ApiServer::Impl {
+ public:
+  explicit Impl(ApiServerOptions options) : opts_(std::move(options)) {}
+  ~Impl() { Stop(); }
+
+  Status Init();
+  void Stop();
+
+  int port_ = 0;
+  std::string token_;
+  std::string ca_pem_;
+  Certificate admin_cert_;  // the kubeconfig's client-certificate user
+  ApiServerOptions opts_;
+
+ private:
+  // Request handling.
+  void Handle(const httplib::Request& req, httplib::Response& res);
+  void Route(const httplib::Request& req, httplib::Response& res);
+  bool Discovery(const httplib::Request& req, httplib::Response& res,
+                 const std::vector<std::string>& parts);
+  Target Resolve(const std::vector<std::string>& parts, size_t rest_at, const std::string& group,
+                 const std::string& version);
+
+  void Get(const Target& t, const httplib::Request& req, httplib::Response& res);
+  void List(const Target& t, const httplib::Request& req, httplib::Response& res);
+  struct WatchState;
+  void Watch(const Target& t, const httplib::Request& req, httplib::Response& res);
+  bool StreamWatch(WatchState& st, httplib::DataSink& sink);
+  void Create(const Target& t, const httplib::Request& req, httplib::Response& res);
+  void Update(const Target& t, const httplib::Request& req, httplib::Response& res);
+  void Patch(const Target& t, const httplib::Request& req, httplib::Response& res);
+  void Delete(const Target& t, const httplib::Request& req, httplib::Response& res);
+  void DeleteCollection(const Target& t, const httplib::Request& req, httplib::Response& res);
+
+  // Object rules shared by the write paths.
+  void CheckTypeMeta(const ResourceDef& def, nlohmann::json& obj) const;
+  void CheckNamespace(const ResourceDef& def, const std::string& path_ns, nlohmann::json& obj) const;
+  void ValidateObject(const ResourceDef& def, nlohmann::json& obj, const httplib::Request* req,
+                      httplib::Response* res) const;
+  Mutation FinishUpdate(const ResourceDef& def, const nlohmann::json& current, nlohmann::json next,
+                        const std::string& sub, const httplib::Request* req,
+                        httplib::Response* res) const;
+  // Deletes (or marks for deletion) one object; returns the stored result and whether
+  // it is gone.
+  std::pair<ObjectPtr, bool> DeleteObject(const ResourceDef& def, const std::string& ns,
+                                          const std::string& name, const std::string& policy,
+                                          const nlohmann::json& preconditions, bool dry_run = false);
+  ObjectPtr Commit(const ResourceDef& def, const std::string& ns, const std::string& name,
+                   const std::function<Mutation(const nlohmann::json*)>& decide, bool dry_run = false);
+
+  // CustomResourceDefinitions.
+  void ServeCrd(const nlohmann::json& crd);
+  Status ApplyManifest(const nlohmann::json& crd);
+
+  // Garbage collection: ownerReferences, foreground/orphan deletion, namespaces.
+  void CollectGarbage();
+  void GarbageLoop();
+
+  void WriteJson(httplib::Response& res, int code, const nlohmann::json& body) const;
+  nlohmann::json ListObject(const ResourceDef& def, const Store::Page& page, bool table,
+                  IncludeObject include) const;
+  ResourceDefPtr FindDef(const std::string& storage_key) const;
+  nlohmann::json OpenApi(const std::vector<std::string>& parts) const;
+
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread serve_thread_;
+  std::thread gc_thread_;
+  std::atomic<bool> stopping_{false};
+  mutable SharedMutex registry_mu_;
+  Registry registry_ GUARDED_BY(registry_mu_);
+};
+
+}  // namespace cstor::apiserver
