@@ -70,17 +70,18 @@ Status ApiServer::Impl::ApplyManifest(const json& manifest) {
       if (cur) {
         next["metadata"] = (*cur)["metadata"];
         if (cur->contains("status")) next["status"] = (*cur)["status"];
+        def->strategy->PrepareForUpdate(*cur, next);
         if (next == *cur) return {};
       } else {
         next["metadata"]["uid"] = NewUid();
         next["metadata"]["creationTimestamp"] = Now();
         next["metadata"]["generation"] = 1;
-        if (def->plural == "namespaces") next["status"] = {{"phase", "Active"}};
+        def->strategy->PrepareForCreate(next);
       }
       ValidateObject(*def, next, nullptr, nullptr);
       return {Mutation::kPut, std::move(next)};
     });
-    if (def->plural == "customresourcedefinitions") ServeCrd(*store_->Get(kCrdKey, "", name));
+    if (def->StorageKey() == kCrdKey) ServeCrd(*store_->Get(kCrdKey, "", name));
   } catch (const ApiError& e) {
     return Status::InvalidArgument(e.message);
   }

@@ -36,7 +36,7 @@ std::pair<ObjectPtr, bool> ApiServer::Impl::DeleteObject(const ResourceDef& def,
     };
     if (!deleting && policy == "Foreground") add(kForegroundFinalizer);
     if (!deleting && policy == "Orphan") add(kOrphanFinalizer);
-    if (finalizers.empty() && def.plural != "namespaces") {
+    if (finalizers.empty() && def.StorageKey() != kNamespaceKey) {
       gone = true;
       return {Mutation::kDelete, {}};
     }
@@ -44,11 +44,11 @@ std::pair<ObjectPtr, bool> ApiServer::Impl::DeleteObject(const ResourceDef& def,
     next["metadata"]["deletionTimestamp"] = Now();
     next["metadata"]["deletionGracePeriodSeconds"] = 0;
     SetFinalizers(next, finalizers);
-    if (def.plural == "namespaces") next["status"] = {{"phase", "Terminating"}};
+    if (def.StorageKey() == kNamespaceKey) next["status"] = {{"phase", "Terminating"}};
     return {Mutation::kPut, std::move(next)};
   }, dry_run);
   if (dry_run) return {result, gone};
-  if (gone && def.plural == "customresourcedefinitions") {
+  if (gone && def.StorageKey() == kCrdKey) {
     // The resource stops being served and its objects go with it.
     auto served = Registry::FromCrd(*result);
     if (served.ok()) {

@@ -119,7 +119,7 @@ void ApiServer::Impl::CollectGarbage() {
           remove_finalizer(*def, *obj, kForegroundFinalizer);
         }
       }
-      if (def->plural == "namespaces") {
+      if (def->StorageKey() == kNamespaceKey) {
         const std::string ns = meta.value("name", "");
         if (per_namespace[ns] == 0) {
           if (fs.empty()) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -14,6 +15,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "apiserver/cluster_ip.h"
 #include "apiserver/registry.h"
 #include "apiserver/request.h"
 #include "apiserver/server.h"
@@ -60,8 +62,15 @@ class ApiServer::Impl {
   // Object rules shared by the write paths.
   void CheckTypeMeta(const ResourceDef& def, nlohmann::json& obj) const;
   void CheckNamespace(const ResourceDef& def, const std::string& path_ns, nlohmann::json& obj) const;
+  // A wrong type is a 400, as from a real server's decoder.
+  void CheckTypes(const ResourceDef& def, const nlohmann::json& obj) const;
+  // Metadata, the kind's rules (and, given the old object, its update rules), a CRD's
+  // schema; a 422 listing every violation.
   void ValidateObject(const ResourceDef& def, nlohmann::json& obj, const httplib::Request* req,
-                      httplib::Response* res) const;
+                      httplib::Response* res, const nlohmann::json* old = nullptr) const;
+  // A new Service's cluster IP, held until the Service is stored.
+  std::optional<ClusterIpAllocator::Reservation> AllocateClusterIp(const ResourceDef& def,
+                                                                   nlohmann::json& obj);
   Mutation FinishUpdate(const ResourceDef& def, const nlohmann::json& current, nlohmann::json next,
                         const std::string& sub, const httplib::Request* req,
                         httplib::Response* res) const;
@@ -92,6 +101,7 @@ class ApiServer::Impl {
   std::thread serve_thread_;
   std::thread gc_thread_;
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<ClusterIpAllocator> cluster_ips_;
   mutable SharedMutex registry_mu_;
   Registry registry_ GUARDED_BY(registry_mu_);
 };

@@ -86,7 +86,7 @@ void ApiServer::Impl::Patch(const Target& t, const httplib::Request& req, httpli
     deleted = m.kind == Mutation::kDelete;
     return m;
   }, dry_run);
-  if (def.plural == "customresourcedefinitions" && !deleted && !dry_run) ServeCrd(*stored);
+  if (def.StorageKey() == kCrdKey && !deleted && !dry_run) ServeCrd(*stored);
   WriteJson(res, 200, *stored);
 }
 

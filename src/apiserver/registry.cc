@@ -1,49 +1,14 @@
 #include "apiserver/registry.h"
 
+#include "apiserver/kinds/kinds.h"
+
 namespace cstor::apiserver {
-namespace {
-
-ResourceDef Builtin(std::string group, std::string kind, std::string plural, bool namespaced,
-                    bool status, std::vector<std::string> short_names = {},
-                    std::vector<std::string> selectable_fields = {}) {
-  ResourceDef d;
-  d.group = std::move(group);
-  d.version = "v1";
-  d.kind = kind;
-  d.list_kind = kind + "List";
-  for (char c : d.kind) d.singular += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  d.plural = std::move(plural);
-  d.short_names = std::move(short_names);
-  d.namespaced = namespaced;
-  d.status_subresource = status;
-  d.printer_columns = nlohmann::json::array();
-  d.selectable_fields = std::move(selectable_fields);
-  return d;
-}
-
-}  // namespace
-
 Registry::Registry() {
-  for (ResourceDef d : {
-           Builtin("", "Namespace", "namespaces", false, true, {"ns"}, {"status.phase"}),
-           Builtin("", "Node", "nodes", false, true, {"no"}, {"spec.unschedulable"}),
-           Builtin("", "Service", "services", true, true, {"svc"}),
-           Builtin("", "Event", "events", true, false, {"ev"},
-                   {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                    "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                    "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}),
-           Builtin("", "PersistentVolume", "persistentvolumes", false, true, {"pv"}),
-           Builtin("", "PersistentVolumeClaim", "persistentvolumeclaims", true, true, {"pvc"}),
-           Builtin("", "Secret", "secrets", true, false, {}, {"type"}),
-           Builtin("", "ConfigMap", "configmaps", true, false, {"cm"}),
-           Builtin("apps", "Deployment", "deployments", true, true, {"deploy"}),
-           Builtin("coordination.k8s.io", "Lease", "leases", true, false),
-           Builtin("storage.k8s.io", "StorageClass", "storageclasses", false, false, {"sc"}),
-           Builtin("apiextensions.k8s.io", "CustomResourceDefinition",
-                   "customresourcedefinitions", false, true, {"crd", "crds"}),
-       }) {
-    std::string key = d.StorageKey();  // before d is moved from
-    by_key_[key] = std::make_shared<const ResourceDef>(std::move(d));
+  for (auto group : {kinds::Core(), kinds::Workloads(), kinds::Storage(), kinds::Cluster()}) {
+    for (ResourceDef& d : group) {
+      std::string key = d.StorageKey();  // before d is moved from
+      by_key_[key] = std::make_shared<const ResourceDef>(std::move(d));
+    }
   }
 }
 

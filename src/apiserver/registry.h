@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apiserver/strategy.h"
 #include "base/result.h"
 
 namespace cstor::apiserver {
@@ -30,6 +31,8 @@ struct ResourceDef {
   // Field selector paths served beyond metadata.name and metadata.namespace (which every
   // kind has): per built-in kind as Kubernetes serves them; a CRD's selectableFields.
   std::vector<std::string> selectable_fields;
+  // Defaults, validation and table columns; never null.
+  std::shared_ptr<const Strategy> strategy = std::make_shared<const Strategy>();
 
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "cstorvolumereplicas.cstor.openebs.io", "pods": the name errors and CRDs use.

@@ -63,6 +63,10 @@ Status ApiServer::Impl::Init() {
     }
   }
 
+  auto ips = ClusterIpAllocator::Create(opts_.service_cluster_ip_range);
+  if (!ips.ok()) return ips.status();
+  cluster_ips_ = std::move(*ips);
+
   auto store = Store::Open((dir / "state.db").string(), opts_.history_limit);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);

@@ -28,6 +28,9 @@ struct ApiServerOptions {
   std::chrono::milliseconds bookmark_interval{std::chrono::seconds(30)};
   // Seconds a watch without timeoutSeconds lasts before the client must re-establish it.
   int max_watch_seconds = 1800;
+  // Where Services get their cluster IPs. The default is on loopback, so that in local
+  // mode whatever the node runtime binds behind a Service answers at its address.
+  std::string service_cluster_ip_range = "127.100.0.0/16";
   int threads = 64;                    // request threads (each open watch holds one)
   // CustomResourceDefinition manifests (YAML) applied at start; by default the ones from
   // deploy/crds, built into the binary.

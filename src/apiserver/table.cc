@@ -38,6 +38,13 @@ nlohmann::json TableColumns(const ResourceDef& def) {
   json cols = json::array();
   cols.push_back({{"name", "Name"}, {"type", "string"}, {"format", "name"},
                   {"description", "Name must be unique within a namespace."}, {"priority", 0}});
+  if (const auto& computed = def.strategy->Columns(); !computed.empty()) {
+    for (const Column& c : computed) {
+      cols.push_back({{"name", c.name}, {"type", c.type}, {"format", ""},
+                      {"description", c.description}, {"priority", c.priority}});
+    }
+    return cols;
+  }
   if (def.printer_columns.empty()) {
     cols.push_back({{"name", "Age"}, {"type", "string"}, {"format", ""},
                     {"description", "Time since the object was created."}, {"priority", 0}});
@@ -57,7 +64,9 @@ nlohmann::json TableRow(const ResourceDef& def, const nlohmann::json& object,
                         IncludeObject include) {
   json cells = json::array();
   cells.push_back(object.value("metadata", json::object()).value("name", ""));
-  if (def.printer_columns.empty()) {
+  if (const auto& computed = def.strategy->Columns(); !computed.empty()) {
+    for (const Column& c : computed) cells.push_back(c.cell(object));
+  } else if (def.printer_columns.empty()) {
     cells.push_back(Age(object));
   } else {
     for (const auto& c : def.printer_columns) {

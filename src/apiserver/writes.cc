@@ -1,6 +1,8 @@
 // Writes: create and update, and the object rules every write path shares.
 #include "apiserver/impl.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "apiserver/objects.h"
@@ -38,9 +40,24 @@ void ApiServer::Impl::CheckNamespace(const ResourceDef& def, const std::string& 
   meta["namespace"] = path_ns;
 }
 
+void ApiServer::Impl::CheckTypes(const ResourceDef& def, const json& obj) const {
+  const json* schema = def.strategy->TypeSchema();
+  if (schema == nullptr) return;
+  json copy = obj;
+  SchemaResult r = ValidateAndPrune(*schema, copy);
+  if (r.errors.empty()) return;
+  // A real server's decoder stops at the first field of the wrong type.
+  throw BadRequest(fmt::format("{} in version \"{}\" cannot be handled as a {}: {}", def.kind,
+                               def.version, def.kind, r.errors.front().message));
+}
+
 void ApiServer::Impl::ValidateObject(const ResourceDef& def, json& obj, const httplib::Request* req,
-                                     httplib::Response* res) const {
-  std::vector<FieldError> errors = ValidateObjectMeta(Meta(obj), def.plural == "namespaces");
+                                     httplib::Response* res, const json* old) const {
+  std::vector<FieldError> errors = ValidateObjectMeta(Meta(obj), def.strategy->NameIsDnsLabel());
+  for (FieldError& e : def.strategy->Validate(obj)) errors.push_back(std::move(e));
+  if (old != nullptr) {
+    for (FieldError& e : def.strategy->ValidateUpdate(*old, obj)) errors.push_back(std::move(e));
+  }
   if (def.custom && def.schema.is_object() && !def.schema.empty()) {
     SchemaResult r = ValidateAndPrune(def.schema, obj);
     errors.insert(errors.end(), r.errors.begin(), r.errors.end());
@@ -107,7 +124,10 @@ void ApiServer::Impl::Create(const Target& t, const httplib::Request& req, httpl
   meta["creationTimestamp"] = Now();
   meta["generation"] = 1;
   if (def.custom && def.status_subresource) obj.erase("status");
-  if (def.plural == "namespaces") obj["status"] = {{"phase", "Active"}};
+  CheckTypes(def, obj);
+  def.strategy->PrepareForCreate(obj);
+  // Held until the Service is stored (or refused), so two creates never share an address.
+  std::optional<ClusterIpAllocator::Reservation> cluster_ip = AllocateClusterIp(def, obj);
   ValidateObject(def, obj, &req, &res);
 
   if (def.namespaced) {
@@ -121,20 +141,45 @@ void ApiServer::Impl::Create(const Target& t, const httplib::Request& req, httpl
                                  def.QualifiedName(), name, t.ns));
     }
   }
-  if (def.plural == "customresourcedefinitions") {
-    auto served = Registry::FromCrd(obj);
-    if (!served.ok()) throw Invalid(def, name, {{"FieldValueInvalid", "spec", "spec: " + served.status().message()}});
-  }
   const bool dry_run = DryRun(req, json::object());
   ObjectPtr stored = Commit(def, t.ns, name, [&](const json* cur) {
     if (cur) throw AlreadyExists(def, name);
     return Mutation{Mutation::kPut, obj};
   }, dry_run);
-  if (def.plural == "customresourcedefinitions" && !dry_run) {
+  if (def.StorageKey() == kCrdKey && !dry_run) {
     ServeCrd(*stored);
     stored = store_->Get(def.StorageKey(), t.ns, name);  // with the status ServeCrd wrote
   }
   WriteJson(res, 201, *stored);
+}
+
+std::optional<ClusterIpAllocator::Reservation> ApiServer::Impl::AllocateClusterIp(
+    const ResourceDef& def, json& obj) {
+  if (def.StorageKey() != "/services" || !obj["spec"].is_object()) return std::nullopt;
+  json& spec = obj["spec"];
+  const std::string requested = spec.value("clusterIP", "");
+  if (requested == "None" || spec.value("type", "") == "ExternalName") return std::nullopt;
+  auto in_use = [this] {
+    std::set<uint32_t> used;
+    for (const ObjectPtr& svc : store_->List("/services", "", "", 0, nullptr).items) {
+      uint32_t ip = 0;
+      if (ClusterIpAllocator::ParseIpv4((*svc)["spec"].value("clusterIP", ""), &ip)) used.insert(ip);
+    }
+    return used;
+  };
+  auto reserved = cluster_ips_->Reserve(requested, in_use);
+  if (!reserved.ok()) {
+    if (reserved.status().Is(Code::kNoSpace)) {
+      throw ApiError(500, "InternalError", "Internal error occurred: " + reserved.status().message());
+    }
+    throw Invalid(def, MetaString(obj, "name"),
+                  {{"FieldValueInvalid", "spec.clusterIPs",
+                    fmt::format("spec.clusterIPs: Invalid value: [\"{}\"]: {}", requested,
+                                reserved.status().message())}});
+  }
+  spec["clusterIP"] = reserved->address();
+  spec["clusterIPs"] = json::array({reserved->address()});
+  return std::move(*reserved);
 }
 
 Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& current, json next,
@@ -167,6 +212,7 @@ Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& curre
         result.erase("status");
       }
     }
+    def.strategy->PrepareForUpdate(current, result);
     if (SpecChanged(current, result)) meta["generation"] = old.value("generation", int64_t{1}) + 1;
     if (IsDeleting(current)) {
       std::vector<std::string> before = Finalizers(current);
@@ -180,12 +226,13 @@ Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& curre
       }
     }
   }
-  ValidateObject(def, result, req, res);
+  CheckTypes(def, result);
+  ValidateObject(def, result, req, res, &current);
   json a = result, b = current;
   a["metadata"].erase("resourceVersion");
   b["metadata"].erase("resourceVersion");
   if (a == b) return {};  // a no-op write changes nothing, not even the resourceVersion
-  if (IsDeleting(result) && Finalizers(result).empty() && def.plural != "namespaces") {
+  if (IsDeleting(result) && Finalizers(result).empty() && def.StorageKey() != kNamespaceKey) {
     return {Mutation::kDelete, {}};
   }
   return {Mutation::kPut, std::move(result)};
@@ -217,7 +264,7 @@ void ApiServer::Impl::Update(const Target& t, const httplib::Request& req, httpl
     deleted = m.kind == Mutation::kDelete;
     return m;
   }, dry_run);
-  if (def.plural == "customresourcedefinitions" && !deleted && !dry_run) ServeCrd(*stored);
+  if (def.StorageKey() == kCrdKey && !deleted && !dry_run) ServeCrd(*stored);
   WriteJson(res, 200, *stored);
 }
 

@@ -15,6 +15,7 @@ struct ApiServerArgs {
   std::string token_file;
   size_t history = 100'000;
   int bookmark_seconds = 30;
+  std::string service_range = "127.100.0.0/16";
 };
 
 Status RunApiServer(const ApiServerArgs& a) {
@@ -41,6 +42,7 @@ Status RunApiServer(const ApiServerArgs& a) {
     if (o.token.size() < 16) return Status::InvalidArgument("--token-file: the token must be at least 16 characters");
   }
   o.history_limit = a.history;
+  o.service_cluster_ip_range = a.service_range;
   o.bookmark_interval = std::chrono::seconds(a.bookmark_seconds);
   o.crd_manifests = apiserver::EmbeddedCrdManifests();
 
@@ -76,6 +78,10 @@ void AddApiServerCommand(Cli& cli) {
   cmd->add_flag("--no-tls", a->no_tls, "serve plain HTTP (tokens are still required)");
   cmd->add_option("--token-file", a->token_file,
                   "file holding the bearer token clients must present (default: generated into --data)");
+  cmd->add_option("--service-cluster-ip-range", a->service_range,
+                  "IPv4 range Services get their cluster IPs from (on loopback in local mode, so "
+                  "they are reachable on this machine)")
+      ->capture_default_str();
   cmd->add_option("--watch-history", a->history, "changes kept for watches to resume from")
       ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{10'000'000}));
   cmd->add_option("--bookmark-seconds", a->bookmark_seconds, "interval between watch bookmarks")

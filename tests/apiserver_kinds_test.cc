@@ -1,0 +1,334 @@
+// The built-in kinds as a real API server serves them: cluster IPs for Services, the
+// defaults and server-set fields, the validation (type errors as 400, rule violations as
+// 422), immutable fields, and `kubectl get`'s table columns. Over real HTTPS against the
+// embedded server, as in control_plane_test.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <set>
+
+#include "control_plane_fixture.h"
+
+namespace cstor::cptest {
+namespace {
+
+using ::testing::HasSubstr;
+
+class KindsTest : public ControlPlaneTest {
+ protected:
+  struct Reply {
+    int code = 0;
+    json body;
+  };
+  Reply Send(const std::string& method, const std::string& path, const json& body = nullptr,
+             const std::string& content_type = "application/json") {
+    auto c = Raw();
+    const std::string text = body.is_null() ? "" : body.dump();
+    httplib::Result r = method == "POST"    ? c->Post(path, text, content_type)
+                        : method == "PUT"   ? c->Put(path, text, content_type)
+                        : method == "PATCH" ? c->Patch(path, text, content_type)
+                                            : c->Get(path);
+    if (!r) return {-1, nullptr};
+    json parsed = json::parse(r->body, nullptr, false);
+    return {r->status, parsed.is_discarded() ? json(r->body) : parsed};
+  }
+  Reply Table(const std::string& path) {
+    auto c = Raw();
+    auto r = c->Get(path, {{"Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
+    if (!r) return {-1, nullptr};
+    return {r->status, json::parse(r->body)};
+  }
+  static json Service(const std::string& name, const std::string& ip = "") {
+    json s = {{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", {{"name", name}}},
+              {"spec", {{"selector", {{"app", name}}},
+                        {"ports", {{{"name", "iscsi"}, {"port", 3260}}, {{"name", "mgmt"}, {"port", 6060}}}}}}};
+    if (!ip.empty()) s["spec"]["clusterIP"] = ip;
+    return s;
+  }
+  static json Deployment(const std::string& name) {
+    return {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"metadata", {{"name", name}}},
+            {"spec", {{"selector", {{"matchLabels", {{"app", name}}}}},
+                      {"template", {{"metadata", {{"labels", {{"app", name}}}}},
+                                    {"spec", {{"containers", {{{"name", "main"}, {"image", "cstor:1.0"}}}}}}}}}}};
+  }
+  static json Pvc(const std::string& name, const std::string& size) {
+    return {{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"}, {"metadata", {{"name", name}}},
+            {"spec", {{"accessModes", {"ReadWriteOnce"}}, {"storageClassName", "cstor"},
+                      {"resources", {{"requests", {{"storage", size}}}}}}}};
+  }
+  static std::vector<std::string> ColumnNames(const json& table) {
+    std::vector<std::string> out;
+    for (const json& c : table["columnDefinitions"]) out.push_back(c["name"]);
+    return out;
+  }
+  static const std::string kSvc;
+};
+const std::string KindsTest::kSvc = "/api/v1/namespaces/openebs/services";
+
+TEST_F(KindsTest, ServicesGetClusterIpsFromTheLoopbackRangeAndKeepThem) {
+  Reply a = Send("POST", kSvc, Service("pvc-a"));
+  ASSERT_EQ(a.code, 201) << a.body.dump();
+  const json& spec = a.body["spec"];
+  const std::string ip = spec["clusterIP"];
+  EXPECT_TRUE(ip.starts_with("127.100.")) << ip;
+  EXPECT_EQ(spec["clusterIPs"], json::array({ip}));
+  EXPECT_EQ(spec["type"], "ClusterIP");
+  EXPECT_EQ(spec["sessionAffinity"], "None");
+  EXPECT_EQ(spec["ports"][0]["protocol"], "TCP");
+  EXPECT_EQ(spec["ports"][0]["targetPort"], 3260);
+
+  // The address is reachable on this machine: something bound there answers.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  ASSERT_EQ(inet_pton(AF_INET, ip.c_str(), &addr.sin_addr), 1);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << strerror(errno);
+  ASSERT_EQ(listen(listener, 1), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << strerror(errno);
+  close(client);
+  close(listener);
+
+  // Taken, outside the range, and headless.
+  Reply taken = Send("POST", kSvc, Service("pvc-b", ip));
+  EXPECT_EQ(taken.code, 422);
+  EXPECT_THAT(taken.body["message"].get<std::string>(), HasSubstr("provided IP is already allocated"));
+  Reply outside = Send("POST", kSvc, Service("pvc-b", "10.0.0.7"));
+  EXPECT_EQ(outside.code, 422);
+  EXPECT_THAT(outside.body["message"].get<std::string>(), HasSubstr("not in the valid range"));
+  Reply headless = Send("POST", kSvc, Service("pvc-h", "None"));
+  ASSERT_EQ(headless.code, 201) << headless.body.dump();
+  EXPECT_EQ(headless.body["spec"]["clusterIP"], "None");
+
+  // A PUT that leaves the address out keeps it; one that changes it is refused.
+  json put = Service("pvc-a");
+  put["metadata"]["resourceVersion"] = a.body["metadata"]["resourceVersion"];
+  Reply kept = Send("PUT", kSvc + "/pvc-a", put);
+  ASSERT_EQ(kept.code, 200) << kept.body.dump();
+  EXPECT_EQ(kept.body["spec"]["clusterIP"], ip);
+  put = kept.body;
+  put["spec"]["clusterIP"] = "127.100.9.9";
+  Reply changed = Send("PUT", kSvc + "/pvc-a", put);
+  EXPECT_EQ(changed.code, 422);
+  EXPECT_THAT(changed.body["message"].get<std::string>(), HasSubstr("spec.clusterIP: Invalid value: \"127.100.9.9\": field is immutable"));
+}
+
+TEST_F(KindsTest, ConcurrentServicesNeverShareAnAddress) {
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<std::string> ips;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        Reply r = Send("POST", kSvc, Service(fmt::format("svc-{}-{}", t, i)));
+        std::lock_guard<std::mutex> lock(mu);
+        ips.push_back(r.code == 201 ? r.body["spec"]["clusterIP"].get<std::string>() : "error " + r.body.dump());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> unique(ips.begin(), ips.end());
+  EXPECT_EQ(unique.size(), 40u);
+  for (const std::string& ip : ips) EXPECT_TRUE(ip.starts_with("127.100.")) << ip;
+}
+
+TEST_F(KindsTest, OneAddressAskedForByManyAtOnceGoesToOne) {
+  for (int round = 0; round < 5; ++round) {
+    const std::string ip = fmt::format("127.100.50.{}", 10 + round);
+    std::atomic<int> created{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        Reply r = Send("POST", kSvc, Service(fmt::format("want-{}-{}", round, t), ip));
+        (r.code == 201 ? created : refused) += 1;
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(created.load(), 1) << ip;
+    EXPECT_EQ(refused.load(), 5) << ip;
+  }
+}
+
+TEST_F(KindsTest, ServerSetsTheDefaultsARealServerSets) {
+  Reply sc = Send("POST", "/apis/storage.k8s.io/v1/storageclasses",
+                  {{"apiVersion", "storage.k8s.io/v1"}, {"kind", "StorageClass"},
+                   {"metadata", {{"name", "cstor"}}}, {"provisioner", "cstor.csi.openebs.io"}});
+  ASSERT_EQ(sc.code, 201) << sc.body.dump();
+  EXPECT_EQ(sc.body["reclaimPolicy"], "Delete");
+  EXPECT_EQ(sc.body["volumeBindingMode"], "Immediate");
+
+  Reply pvc = Send("POST", "/api/v1/namespaces/openebs/persistentvolumeclaims", Pvc("data", "10Gi"));
+  ASSERT_EQ(pvc.code, 201) << pvc.body.dump();
+  EXPECT_EQ(pvc.body["spec"]["volumeMode"], "Filesystem");
+  EXPECT_EQ(pvc.body["status"]["phase"], "Pending");
+
+  Reply pv = Send("POST", "/api/v1/persistentvolumes",
+                  {{"apiVersion", "v1"}, {"kind", "PersistentVolume"}, {"metadata", {{"name", "pv-1"}}},
+                   {"spec", {{"capacity", {{"storage", "10Gi"}}}, {"accessModes", {"ReadWriteOnce"}},
+                             {"csi", {{"driver", "cstor.csi.openebs.io"}, {"volumeHandle", "pv-1"}}}}}});
+  ASSERT_EQ(pv.code, 201) << pv.body.dump();
+  EXPECT_EQ(pv.body["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+  EXPECT_EQ(pv.body["spec"]["volumeMode"], "Filesystem");
+  EXPECT_EQ(pv.body["status"]["phase"], "Pending");
+
+  Reply d = Send("POST", "/apis/apps/v1/namespaces/openebs/deployments", Deployment("target"));
+  ASSERT_EQ(d.code, 201) << d.body.dump();
+  EXPECT_EQ(d.body["spec"]["replicas"], 1);
+  EXPECT_EQ(d.body["spec"]["strategy"]["type"], "RollingUpdate");
+  EXPECT_EQ(d.body["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
+  EXPECT_EQ(d.body["spec"]["template"]["spec"]["restartPolicy"], "Always");
+  EXPECT_EQ(d.body["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+
+  Reply secret = Send("POST", "/api/v1/namespaces/openebs/secrets",
+                      {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", "chap"}}},
+                       {"stringData", {{"password", "s3cret"}}}});
+  ASSERT_EQ(secret.code, 201) << secret.body.dump();
+  EXPECT_EQ(secret.body["type"], "Opaque");
+  EXPECT_EQ(secret.body["data"]["password"], apiserver::Base64Encode("s3cret"));
+  EXPECT_FALSE(secret.body.contains("stringData"));
+
+  Reply driver = Send("POST", "/apis/storage.k8s.io/v1/csidrivers",
+                      {{"apiVersion", "storage.k8s.io/v1"}, {"kind", "CSIDriver"},
+                       {"metadata", {{"name", "cstor.csi.openebs.io"}}}, {"spec", json::object()}});
+  ASSERT_EQ(driver.code, 201) << driver.body.dump();
+  EXPECT_EQ(driver.body["spec"]["attachRequired"], true);
+  EXPECT_EQ(driver.body["spec"]["volumeLifecycleModes"], json::array({"Persistent"}));
+
+  Reply pod = Send("POST", "/api/v1/namespaces/openebs/pods",
+                   {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "p"}}},
+                    {"spec", {{"containers", {{{"name", "c"}, {"image", "cstor"}}}}}},
+                    {"status", {{"phase", "Running"}}}});
+  ASSERT_EQ(pod.code, 201) << pod.body.dump();
+  EXPECT_EQ(pod.body["status"]["phase"], "Pending");  // status is the node's to set
+  EXPECT_EQ(pod.body["spec"]["containers"][0]["imagePullPolicy"], "Always");  // no tag: latest
+}
+
+TEST_F(KindsTest, WrongTypesAre400AndBrokenRulesAre422) {
+  json d = Deployment("bad");
+  d["spec"]["replicas"] = "three";
+  Reply typed = Send("POST", "/apis/apps/v1/namespaces/openebs/deployments", d);
+  EXPECT_EQ(typed.code, 400);
+  EXPECT_THAT(typed.body["message"].get<std::string>(), HasSubstr("cannot be handled as a Deployment"));
+  EXPECT_THAT(typed.body["message"].get<std::string>(), HasSubstr("spec.replicas"));
+
+  d = Deployment("bad");
+  d["spec"]["template"]["metadata"]["labels"]["app"] = "other";
+  Reply mismatch = Send("POST", "/apis/apps/v1/namespaces/openebs/deployments", d);
+  EXPECT_EQ(mismatch.code, 422);
+  EXPECT_THAT(mismatch.body["message"].get<std::string>(), HasSubstr("`selector` does not match template `labels`"));
+
+  json pvc = Pvc("nosize", "10Gi");
+  pvc["spec"]["resources"]["requests"].erase("storage");
+  Reply nosize = Send("POST", "/api/v1/namespaces/openebs/persistentvolumeclaims", pvc);
+  EXPECT_EQ(nosize.code, 422);
+  Reply badsize = Send("POST", "/api/v1/namespaces/openebs/persistentvolumeclaims", Pvc("badsize", "10GB"));
+  EXPECT_EQ(badsize.code, 422);
+
+  Reply sc = Send("POST", "/apis/storage.k8s.io/v1/storageclasses",
+                  {{"apiVersion", "storage.k8s.io/v1"}, {"kind", "StorageClass"}, {"metadata", {{"name", "x"}}},
+                   {"provisioner", "cstor.csi.openebs.io"}, {"reclaimPolicy", "Recycle"}});
+  EXPECT_EQ(sc.code, 422);
+  EXPECT_THAT(sc.body["message"].get<std::string>(), HasSubstr("reclaimPolicy: Unsupported value: \"Recycle\""));
+
+  Reply svc = Send("POST", kSvc, Service("1st"));
+  EXPECT_EQ(svc.code, 422) << svc.body.dump();
+  json unnamed = Service("two-ports");
+  unnamed["spec"]["ports"][1].erase("name");
+  EXPECT_EQ(Send("POST", kSvc, unnamed).code, 422);
+
+  // Updates: a claim may grow, not shrink; a class's parameters are fixed; a pod's spec
+  // is fixed but for its images.
+  Reply claim = Send("POST", "/api/v1/namespaces/openebs/persistentvolumeclaims", Pvc("grow", "10Gi"));
+  ASSERT_EQ(claim.code, 201);
+  Reply grown = Send("PATCH", "/api/v1/namespaces/openebs/persistentvolumeclaims/grow",
+                     {{"spec", {{"resources", {{"requests", {{"storage", "20Gi"}}}}}}}}, "application/merge-patch+json");
+  EXPECT_EQ(grown.code, 200) << grown.body.dump();
+  Reply shrunk = Send("PATCH", "/api/v1/namespaces/openebs/persistentvolumeclaims/grow",
+                      {{"spec", {{"resources", {{"requests", {{"storage", "5Gi"}}}}}}}}, "application/merge-patch+json");
+  EXPECT_EQ(shrunk.code, 422);
+  Reply mode = Send("PATCH", "/api/v1/namespaces/openebs/persistentvolumeclaims/grow",
+                    {{"spec", {{"accessModes", {"ReadWriteMany"}}}}}, "application/merge-patch+json");
+  EXPECT_EQ(mode.code, 422);
+
+  ASSERT_EQ(Send("POST", "/apis/storage.k8s.io/v1/storageclasses",
+                 {{"apiVersion", "storage.k8s.io/v1"}, {"kind", "StorageClass"}, {"metadata", {{"name", "fixed"}}},
+                  {"provisioner", "cstor.csi.openebs.io"}, {"parameters", {{"replicaCount", "3"}}}}).code, 201);
+  Reply params = Send("PATCH", "/apis/storage.k8s.io/v1/storageclasses/fixed",
+                      {{"parameters", {{"replicaCount", "1"}}}}, "application/merge-patch+json");
+  EXPECT_EQ(params.code, 422);
+  EXPECT_THAT(params.body["message"].get<std::string>(), HasSubstr("updates to parameters are forbidden"));
+
+  ASSERT_EQ(Send("POST", "/api/v1/namespaces/openebs/pods",
+                 {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "p"}}},
+                  {"spec", {{"containers", {{{"name", "c"}, {"image", "cstor:1"}}}}}}}).code, 201);
+  EXPECT_EQ(Send("PATCH", "/api/v1/namespaces/openebs/pods/p",
+                 {{"spec", {{"containers", {{{"name", "c"}, {"image", "cstor:2"}}}}}}},
+                 "application/merge-patch+json").code, 200);
+  EXPECT_EQ(Send("PATCH", "/api/v1/namespaces/openebs/pods/p", {{"spec", {{"nodeName", "node-2"}}}},
+                 "application/merge-patch+json").code, 422);
+}
+
+TEST_F(KindsTest, TablesShowTheColumnsKubectlShows) {
+  ASSERT_EQ(Send("POST", kSvc, Service("pvc-t")).code, 201);
+  Reply services = Table(kSvc);
+  ASSERT_EQ(services.code, 200);
+  EXPECT_EQ(ColumnNames(services.body),
+            (std::vector<std::string>{"Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector"}));
+  const json& cells = services.body["rows"][0]["cells"];
+  EXPECT_EQ(cells[1], "ClusterIP");
+  EXPECT_EQ(cells[3], "<none>");
+  EXPECT_EQ(cells[4], "3260/TCP,6060/TCP");
+  EXPECT_EQ(cells[6], "app=pvc-t");
+
+  ASSERT_EQ(Send("POST", "/apis/apps/v1/namespaces/openebs/deployments", Deployment("d")).code, 201);
+  Reply deployments = Table("/apis/apps/v1/namespaces/openebs/deployments");
+  EXPECT_EQ(ColumnNames(deployments.body),
+            (std::vector<std::string>{"Name", "Ready", "Up-to-date", "Available", "Age"}));
+  EXPECT_EQ(deployments.body["rows"][0]["cells"][1], "0/1");
+
+  ASSERT_EQ(Send("POST", "/api/v1/namespaces/openebs/persistentvolumeclaims", Pvc("c", "1Gi")).code, 201);
+  Reply claims = Table("/api/v1/namespaces/openebs/persistentvolumeclaims");
+  EXPECT_EQ(ColumnNames(claims.body)[1], "Status");
+  EXPECT_EQ(claims.body["rows"][0]["cells"][1], "Pending");
+}
+
+TEST_F(KindsTest, TheKindsTheOperatorsAndSidecarsUseAreServed) {
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"/api/v1", "pods"}, {"/api/v1", "serviceaccounts"}, {"/api/v1", "endpoints"},
+      {"/apis/apps/v1", "daemonsets"}, {"/apis/apps/v1", "statefulsets"},
+      {"/apis/storage.k8s.io/v1", "volumeattachments"}, {"/apis/storage.k8s.io/v1", "csidrivers"},
+      {"/apis/storage.k8s.io/v1", "csinodes"}, {"/apis/rbac.authorization.k8s.io/v1", "roles"},
+      {"/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings"}};
+  for (const auto& [gv, plural] : expected) {
+    Reply list = Send("GET", gv);
+    ASSERT_EQ(list.code, 200) << gv;
+    bool found = false;
+    for (const json& r : list.body["resources"]) found = found || r["name"] == plural;
+    EXPECT_TRUE(found) << gv << " " << plural;
+  }
+  Reply va = Send("POST", "/apis/storage.k8s.io/v1/volumeattachments",
+                  {{"apiVersion", "storage.k8s.io/v1"}, {"kind", "VolumeAttachment"}, {"metadata", {{"name", "csi-1"}}},
+                   {"spec", {{"attacher", "cstor.csi.openebs.io"}, {"nodeName", "node-1"},
+                             {"source", {{"persistentVolumeName", "pv-1"}}}}}});
+  ASSERT_EQ(va.code, 201) << va.body.dump();
+  EXPECT_EQ(va.body["status"]["attached"], false);
+  json moved = va.body;
+  moved["spec"]["nodeName"] = "node-2";
+  EXPECT_EQ(Send("PUT", "/apis/storage.k8s.io/v1/volumeattachments/csi-1", moved).code, 422);
+
+  Reply binding = Send("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                       {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "ClusterRoleBinding"},
+                        {"metadata", {{"name", "cstor-operator"}}},
+                        {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Team"}, {"name", "x"}}}});
+  EXPECT_EQ(binding.code, 422);
+  Reply sts = Send("POST", "/apis/apps/v1/namespaces/openebs/statefulsets",
+                   [] { json s = Deployment("db"); s["kind"] = "StatefulSet"; return s; }());
+  ASSERT_EQ(sts.code, 201) << sts.body.dump();
+  EXPECT_EQ(sts.body["spec"]["podManagementPolicy"], "OrderedReady");
+}
+
+}  // namespace
+}  // namespace cstor::cptest
