@@ -16,28 +16,6 @@ using ::testing::HasSubstr;
 
 class KindsTest : public ControlPlaneTest {
  protected:
-  struct Reply {
-    int code = 0;
-    json body;
-  };
-  Reply Send(const std::string& method, const std::string& path, const json& body = nullptr,
-             const std::string& content_type = "application/json") {
-    auto c = Raw();
-    const std::string text = body.is_null() ? "" : body.dump();
-    httplib::Result r = method == "POST"    ? c->Post(path, text, content_type)
-                        : method == "PUT"   ? c->Put(path, text, content_type)
-                        : method == "PATCH" ? c->Patch(path, text, content_type)
-                                            : c->Get(path);
-    if (!r) return {-1, nullptr};
-    json parsed = json::parse(r->body, nullptr, false);
-    return {r->status, parsed.is_discarded() ? json(r->body) : parsed};
-  }
-  Reply Table(const std::string& path) {
-    auto c = Raw();
-    auto r = c->Get(path, {{"Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
-    if (!r) return {-1, nullptr};
-    return {r->status, json::parse(r->body)};
-  }
   static json Service(const std::string& name, const std::string& ip = "") {
     json s = {{"apiVersion", "v1"}, {"kind", "Service"}, {"metadata", {{"name", name}}},
               {"spec", {{"selector", {{"app", name}}},

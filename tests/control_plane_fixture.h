@@ -141,6 +141,31 @@ class ControlPlaneTest : public ::testing::Test {
     return c;
   }
 
+  // One raw request and its answer (the body parsed when it is JSON).
+  struct Reply {
+    int code = 0;
+    json body;
+  };
+  Reply Send(const std::string& method, const std::string& path, const json& body = nullptr,
+             const std::string& content_type = "application/json") {
+    auto c = Raw();
+    const std::string text = body.is_null() ? "" : body.dump();
+    httplib::Result r = method == "POST"    ? c->Post(path, text, content_type)
+                        : method == "PUT"   ? c->Put(path, text, content_type)
+                        : method == "PATCH" ? c->Patch(path, text, content_type)
+                                            : c->Get(path);
+    if (!r) return {-1, nullptr};
+    json parsed = json::parse(r->body, nullptr, false);
+    return {r->status, parsed.is_discarded() ? json(r->body) : parsed};
+  }
+  // A list or get as kubectl asks for it: a server-side Table.
+  Reply Table(const std::string& path) {
+    auto c = Raw();
+    auto r = c->Get(path, {{"Accept", "application/json;as=Table;v=v1;g=meta.k8s.io"}});
+    if (!r) return {-1, nullptr};
+    return {r->status, json::parse(r->body)};
+  }
+
   fs::path dir_;
   std::unique_ptr<apiserver::ApiServer> server_;
   client::Config config_;

@@ -28,8 +28,8 @@ json ApiServer::Impl::ListObject(const ResourceDef& def, const Store::Page& page
                                  IncludeObject include) const {
   json meta = {{"resourceVersion", std::to_string(page.revision)}};
   if (!page.last_key.empty()) {
-    // The continue token: where the next page starts. Pages are read from the current
-    // state, not a snapshot at the first page's revision.
+    // The continue token: the snapshot's revision and where the next page starts. Later
+    // pages read the state at that revision, so the pages of one list are one snapshot.
     meta["continue"] = Base64Encode(json{{"rv", page.revision}, {"start", page.last_key}}.dump());
     meta["remainingItemCount"] = page.remaining;
   }
@@ -50,21 +50,59 @@ void ApiServer::Impl::List(const Target& t, const httplib::Request& req, httplib
   if (!labels.ok()) throw BadRequest(labels.status().message());
   auto fields = ParseFieldSelector(*t.def, req);
   const size_t limit = static_cast<size_t>(IntParam(req, "limit", 0));
+  // Which state to read: a continue token's snapshot, an exact resourceVersion, or now.
   std::string after;
+  uint64_t at = 0;
+  const std::string rv = req.get_param_value("resourceVersion");
+  const std::string match = req.get_param_value("resourceVersionMatch");
   if (const std::string token = req.get_param_value("continue"); !token.empty()) {
+    if (!rv.empty() && rv != "0") {
+      throw BadRequest("specifying resource version is not allowed when using continue");
+    }
     try {
       auto decoded = Base64Decode(token);
       if (!decoded.ok()) throw std::invalid_argument(token);
-      after = json::parse(*decoded).at("start").get<std::string>();
+      const json parsed = json::parse(*decoded);
+      after = parsed.at("start").get<std::string>();
+      at = parsed.at("rv").get<uint64_t>();
+      if (at == 0) throw std::invalid_argument(token);
     } catch (const std::exception&) {
       throw BadRequest("continue key is not valid: malformed token");
+    }
+  } else if (!match.empty()) {
+    if (rv.empty()) throw BadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided");
+    if (match != "Exact" && match != "NotOlderThan") {
+      throw BadRequest(fmt::format("resourceVersionMatch \"{}\" is not one of Exact, NotOlderThan", match));
+    }
+    uint64_t wanted = 0;
+    try {
+      size_t used = 0;
+      wanted = std::stoull(rv, &used);
+      if (used != rv.size()) throw std::invalid_argument(rv);
+    } catch (const std::exception&) {
+      throw BadRequest(fmt::format("invalid resourceVersion \"{}\"", rv));
+    }
+    if (match == "Exact") {
+      if (wanted == 0) throw BadRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"");
+      if (wanted > store_->Revision()) {
+        throw ApiError(504, "Timeout", fmt::format("Too large resource version: {}, current: {}", wanted,
+                                                   store_->Revision()));
+      }
+      at = wanted;
     }
   }
   const LabelSelector& ls = *labels;
   const FieldSelector& fs = *fields;
+  bool too_old = false;
   Store::Page page = store_->List(t.def->StorageKey(), t.ns, after, limit, [&](const json& o) {
     return ls.Matches(Meta(o).value("labels", json(nullptr))) && fs.Matches(o);
-  });
+  }, at, &too_old);
+  if (too_old) {
+    throw ApiError(410, "Expired",
+                   after.empty() ? fmt::format("too old resource version: {} ({})", at, store_->Revision())
+                                 : "The provided continue parameter is too old to display a consistent "
+                                   "list result. You can start a new list without the continue parameter.");
+  }
   WriteJson(res, 200, ListObject(*t.def, page, WantsTable(req), IncludeParam(req)));
 }
 

@@ -1,8 +1,9 @@
 // ApiServer: an embedded API server speaking the Kubernetes REST protocol, for running
 // cstor on one machine (a laptop, CI) with the same controllers as on a real cluster.
 //
-// It serves discovery, CRUD with resourceVersion concurrency, merge and JSON patches, the
-// status subresource, deletion with finalizers and propagation policies, garbage
+// It serves discovery, CRUD with resourceVersion concurrency, merge, JSON and strategic
+// merge patches, lists paged over one snapshot, the built-in kinds' defaults and
+// validation, Service cluster IPs, the status subresource, deletion with finalizers and propagation policies, garbage
 // collection through ownerReferences, watches with bookmarks, server-side Tables for
 // kubectl, and CustomResourceDefinitions registered at run time and validated against
 // their schemas. State lives in SQLite (WAL) under the data directory, which also holds

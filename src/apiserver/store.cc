@@ -136,30 +136,58 @@ ObjectPtr Store::Get(const std::string& resource, const std::string& ns,
 
 Store::Page Store::List(const std::string& resource, const std::string& ns,
                         const std::string& after_key, size_t limit,
-                        const std::function<bool(const nlohmann::json&)>& filter) const {
+                        const std::function<bool(const nlohmann::json&)>& filter,
+                        uint64_t at_revision, bool* too_old) const {
   Page page;
-  std::vector<std::pair<const std::string*, ObjectPtr>> candidates;
+  if (too_old != nullptr) *too_old = false;
+  std::vector<std::pair<std::string, ObjectPtr>> candidates;
   {
     MutexLock lock(&mu_);
-    page.revision = revision_;
-    auto r = objects_.find(resource);
-    if (r == objects_.end()) return page;
+    page.revision = at_revision == 0 || at_revision >= revision_ ? revision_ : at_revision;
     const std::string prefix = ns.empty() ? "" : ns + "/";
-    auto it = after_key.empty() ? r->second.lower_bound(prefix) : r->second.upper_bound(after_key);
-    for (; it != r->second.end() && it->first.starts_with(prefix); ++it) {
-      candidates.emplace_back(&it->first, it->second);
+    auto in_range = [&](const std::string& key) {
+      return key.starts_with(prefix) && (after_key.empty() || key > after_key);
+    };
+    std::map<std::string, ObjectPtr> objects;
+    if (auto r = objects_.find(resource); r != objects_.end()) {
+      auto it = after_key.empty() ? r->second.lower_bound(prefix) : r->second.upper_bound(after_key);
+      for (; it != r->second.end() && it->first.starts_with(prefix); ++it) objects.emplace_hint(objects.end(), *it);
     }
-    // Filtering reads only the immutable objects, but the keys live in the map: copy the
-    // last key we may need before the lock goes.
-    for (auto& [key, obj] : candidates) {
-      if (filter && !filter(*obj)) continue;
-      if (limit != 0 && page.items.size() == limit) {
-        ++page.remaining;
-        continue;
+    if (page.revision < revision_) {
+      // The state at an older revision: undo the changes made since, newest first. Each
+      // needs the history to reach back to it and, for a modification, the state before
+      // (not kept across a restart).
+      if (history_.empty() || history_.front().revision > page.revision + 1) {
+        if (too_old != nullptr) *too_old = true;
+        return {};
       }
-      page.items.push_back(obj);
-      if (limit != 0 && page.items.size() == limit) page.last_key = *key;
+      for (auto ev = history_.rbegin(); ev != history_.rend() && ev->revision > page.revision; ++ev) {
+        if (ev->resource != resource) continue;
+        const std::string key = ObjectKey(ev->ns, (*ev->object)["metadata"].value("name", ""));
+        if (!in_range(key)) continue;
+        if (ev->type == EventType::kAdded) {
+          objects.erase(key);
+        } else if (ev->type == EventType::kDeleted) {
+          objects[key] = ev->object;
+        } else if (ev->previous) {
+          objects[key] = ev->previous;
+        } else {
+          if (too_old != nullptr) *too_old = true;
+          return {};
+        }
+      }
     }
+    candidates.assign(objects.begin(), objects.end());
+  }
+  // Objects are immutable: filtering needs no lock.
+  for (auto& [key, obj] : candidates) {
+    if (filter && !filter(*obj)) continue;
+    if (limit != 0 && page.items.size() == limit) {
+      ++page.remaining;
+      continue;
+    }
+    page.items.push_back(obj);
+    if (limit != 0 && page.items.size() == limit) page.last_key = key;
   }
   if (page.remaining == 0) page.last_key.clear();
   return page;

@@ -66,9 +66,14 @@ class Store {
     size_t remaining = 0;   // matching items after this page
   };
   // Objects of `resource` in `ns` ("" for every namespace) ordered by namespace/name,
-  // starting after `after_key`, at most `limit` (0: no limit), that `filter` accepts.
+  // starting after `after_key`, at most `limit` (0: no limit), that `filter` accepts: as
+  // they are now (`at_revision` 0), or as they were at `at_revision`, rebuilt from the
+  // history. That is how the pages of one list stay one snapshot. When the history no
+  // longer reaches back that far, *too_old is set and the page is empty (the caller
+  // answers 410 Gone).
   Page List(const std::string& resource, const std::string& ns, const std::string& after_key,
-            size_t limit, const std::function<bool(const nlohmann::json&)>& filter) const;
+            size_t limit, const std::function<bool(const nlohmann::json&)>& filter,
+            uint64_t at_revision = 0, bool* too_old = nullptr) const;
   // Every stored object of every resource (for garbage collection sweeps).
   std::vector<std::pair<std::string, ObjectPtr>> Snapshot() const;
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apiserver/schema.h"
+#include "apiserver/strategic_merge.h"
 
 namespace cstor::apiserver {
 
@@ -46,6 +47,11 @@ class Strategy {
   virtual std::vector<FieldError> ValidateUpdate(const nlohmann::json& /*old*/,
                                                  const nlohmann::json& /*next*/) const {
     return {};
+  }
+  // The lists a strategic merge patch merges by key. Every kind has the metadata's.
+  virtual const MergeSchema& Merges() const {
+    static const MergeSchema kMeta = MergeSchema().WithObjectMeta();
+    return kMeta;
   }
   // Computed table columns after Name (Age included where the kind shows it). Empty: the
   // CRD's printer columns, or Age.

@@ -43,6 +43,11 @@ class NamespaceStrategy : public Strategy {
 
 class NodeStrategy : public Strategy {
  public:
+  const MergeSchema& Merges() const override {
+    static const MergeSchema kMerges =
+        MergeSchema().WithObjectMeta().Merge("status.conditions", "type").Merge("status.addresses", "type");
+    return kMerges;
+  }
   const std::vector<Column>& Columns() const override {
     static const std::vector<Column> kColumns = {
         {"Status", "string", "The node's readiness.", 0,
@@ -80,6 +85,10 @@ class NodeStrategy : public Strategy {
 
 class ServiceStrategy : public Strategy {
  public:
+  const MergeSchema& Merges() const override {
+    static const MergeSchema kMerges = MergeSchema().WithObjectMeta().Merge("spec.ports", "port");
+    return kMerges;
+  }
   bool NameIsDnsLabel() const override { return true; }
   void PrepareForCreate(json& o) const override { Defaults(o); }
   void PrepareForUpdate(const json& old, json& next) const override {
@@ -234,6 +243,11 @@ class EndpointsStrategy : public Strategy {
 
 class PodStrategy : public Strategy {
  public:
+  const MergeSchema& Merges() const override {
+    static const MergeSchema kMerges =
+        MergeSchema().WithObjectMeta().WithPodSpec("spec").Merge("status.conditions", "type");
+    return kMerges;
+  }
   void PrepareForCreate(json& o) const override {
     if (o.contains("spec")) DefaultPodSpec(o["spec"]);
     Default(o, {"spec", "enableServiceLinks"}, true);
@@ -412,6 +426,11 @@ class ConfigMapStrategy : public Strategy {
 
 class ServiceAccountStrategy : public Strategy {
  public:
+  const MergeSchema& Merges() const override {
+    static const MergeSchema kMerges =
+        MergeSchema().WithObjectMeta().Merge("secrets", "name").Merge("imagePullSecrets", "name");
+    return kMerges;
+  }
   const std::vector<Column>& Columns() const override {
     static const std::vector<Column> kColumns = {
         {"Secrets", "string", "The number of secrets.", 0, [](const json& o) -> json { return Count(o, "secrets"); }},
@@ -549,6 +568,10 @@ class PersistentVolumeStrategy : public Strategy {
 
 class PersistentVolumeClaimStrategy : public Strategy {
  public:
+  const MergeSchema& Merges() const override {
+    static const MergeSchema kMerges = MergeSchema().WithObjectMeta().Merge("status.conditions", "type");
+    return kMerges;
+  }
   void PrepareForCreate(json& o) const override {
     Default(o, {"spec", "volumeMode"}, "Filesystem");
     o["status"] = {{"phase", "Pending"}};

@@ -143,6 +143,10 @@ class CsiDriverStrategy : public Strategy {
 
 class CsiNodeStrategy : public Strategy {
  public:
+  const MergeSchema& Merges() const override {
+    static const MergeSchema kMerges = MergeSchema().WithObjectMeta().Merge("spec.drivers", "name");
+    return kMerges;
+  }
   const json* TypeSchema() const override {
     static const json kSchema = Object({{"spec", Object({{"drivers", ArrayOf(Object({
         {"name", String()}, {"nodeID", String()}, {"topologyKeys", ArrayOf(String())},

@@ -12,6 +12,11 @@ namespace {
 // a pod template with the pod defaults.
 class WorkloadStrategy : public Strategy {
  public:
+  const MergeSchema& Merges() const override {
+    static const MergeSchema kMerges =
+        MergeSchema().WithObjectMeta().WithPodSpec("spec.template.spec").Merge("status.conditions", "type");
+    return kMerges;
+  }
   void PrepareForCreate(json& o) const override {
     Defaults(o);
     o["status"] = json::object();
