@@ -308,5 +308,42 @@ TEST_F(KindsTest, TheKindsTheOperatorsAndSidecarsUseAreServed) {
   EXPECT_EQ(sts.body["spec"]["podManagementPolicy"], "OrderedReady");
 }
 
+TEST_F(KindsTest, PodLogsAreServedFromTheRuntimesFiles) {
+  ASSERT_EQ(Send("POST", "/api/v1/namespaces/openebs/pods",
+                 {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "pool"}}},
+                  {"spec", {{"containers", {{{"name", "mgr"}, {"image", "cstor"}}, {{"name", "exporter"}, {"image", "cstor"}}}}}}}).code, 201);
+  const fs::path dir = dir_ / "pod-logs" / "openebs" / "pool";
+  auto logs = [&](const std::string& query) { return Send("GET", "/api/v1/namespaces/openebs/pods/pool/log?" + query); };
+  Reply waiting = logs("container=mgr");
+  EXPECT_EQ(waiting.code, 400);
+  EXPECT_THAT(waiting.body["message"].get<std::string>(), HasSubstr("is waiting to start: ContainerCreating"));
+  fs::create_directories(dir);
+  std::ofstream(dir / "mgr.log") << "one\ntwo\nthree\n";
+  std::ofstream(dir / "mgr.log.1") << "before the restart\n";
+  EXPECT_EQ(logs("container=mgr").body, "one\ntwo\nthree\n");
+  EXPECT_EQ(logs("container=mgr&tailLines=2").body, "two\nthree\n");
+  EXPECT_EQ(logs("container=mgr&limitBytes=5").body, "one\nt");
+  EXPECT_EQ(logs("container=mgr&previous=true").body, "before the restart\n");
+  Reply which = logs("");
+  EXPECT_EQ(which.code, 400);
+  EXPECT_THAT(which.body["message"].get<std::string>(), HasSubstr("choose one of: [mgr exporter]"));
+  EXPECT_EQ(logs("container=nope").code, 400);
+
+  // Following: what is appended arrives; the stream ends when the pod is deleted.
+  std::string seen;
+  std::thread follower([&] {
+    auto c = Raw();
+    c->set_read_timeout(30, 0);
+    c->Get("/api/v1/namespaces/openebs/pods/pool/log?container=mgr&follow=true",
+           [&](const char* data, size_t n) { seen.append(data, n); return true; });
+  });
+  ASSERT_TRUE(Eventually([&] { return seen.find("three") != std::string::npos; }));
+  std::ofstream(dir / "mgr.log", std::ios::app) << "four\n";
+  EXPECT_TRUE(Eventually([&] { return seen.find("four") != std::string::npos; }));
+  ASSERT_TRUE(client_->Delete(api::ResourceType{"", "v1", "Pod", "pods", true}, "openebs", "pool").ok());
+  follower.join();
+  EXPECT_EQ(seen, "one\ntwo\nthree\nfour\n");
+}
+
 }  // namespace
 }  // namespace cstor::cptest

@@ -29,6 +29,10 @@ bool ApiServer::Impl::Discovery(const httplib::Request& req, httplib::Response& 
                              {"namespaced", d->namespaced}, {"kind", d->kind},
                              {"verbs", {"get", "patch", "update"}}});
       }
+      if (d->log_subresource) {
+        resources.push_back({{"name", d->plural + "/log"}, {"singularName", ""},
+                             {"namespaced", d->namespaced}, {"kind", d->kind}, {"verbs", {"get"}}});
+      }
     }
     if (resources.empty()) throw NotFoundPath();
     return json{{"kind", "APIResourceList"}, {"apiVersion", "v1"},

@@ -53,6 +53,8 @@ class ApiServer::Impl {
   struct WatchState;
   void Watch(const Target& t, const httplib::Request& req, httplib::Response& res);
   bool StreamWatch(WatchState& st, httplib::DataSink& sink);
+  // pods/log: a container's log file from the node runtime, whole, its tail, or followed.
+  void Logs(const Target& t, const httplib::Request& req, httplib::Response& res);
   void Create(const Target& t, const httplib::Request& req, httplib::Response& res);
   void Update(const Target& t, const httplib::Request& req, httplib::Response& res);
   void Patch(const Target& t, const httplib::Request& req, httplib::Response& res);

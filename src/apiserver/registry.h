@@ -25,6 +25,7 @@ struct ResourceDef {
   std::vector<std::string> short_names;
   bool namespaced = true;
   bool status_subresource = false;
+  bool log_subresource = false;  // pods/log: container logs the node runtime writes
   bool custom = false;   // defined by a CRD: validated against `schema`, status reset on create
   nlohmann::json schema;           // openAPIV3Schema, null for built-ins
   nlohmann::json printer_columns;  // additionalPrinterColumns, an array (may be empty)

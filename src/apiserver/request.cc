@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "api/yaml.h"
 #include "apiserver/selector.h"
 
 namespace cstor::apiserver {
@@ -60,6 +61,26 @@ ApiError Invalid(const ResourceDef& def, const std::string& name,
           fmt::format("{} \"{}\" is invalid: {}", kind, name,
                       errors.size() == 1 ? list : "[" + list + "]"),
           details};
+}
+
+json ParseBody(const httplib::Request& req) {
+  std::string type = req.get_header_value("Content-Type");
+  type = type.substr(0, type.find(';'));
+  if (type == "application/yaml") {
+    auto parsed = api::ParseYaml(req.body);
+    if (!parsed.ok() || !parsed->is_object()) {
+      throw BadRequest("the request body is not a valid YAML object: " +
+                       (parsed.ok() ? std::string("not a map") : parsed.status().message()));
+    }
+    return *parsed;
+  }
+  if (!type.empty() && type != "application/json") {
+    // Protobuf and CBOR among them: clients that sent one retry with JSON on a 415.
+    throw ApiError(415, "UnsupportedMediaType",
+                   fmt::format("the body of the request was in an unknown format - accepted media "
+                               "types include: application/json, application/yaml (got \"{}\")", type));
+  }
+  return ParseBody(req.body);
 }
 
 json ParseBody(const std::string& body) {

@@ -50,7 +50,9 @@ struct Target {
   bool legacy_watch = false;
 };
 
-// The body as a JSON object, or a 400.
+// The body as a JSON object, or a 400; by its Content-Type, JSON or YAML, and 415 for any
+// other (protobuf, CBOR), which tells clients to send JSON instead.
+nlohmann::json ParseBody(const httplib::Request& req);
 nlohmann::json ParseBody(const std::string& body);
 std::vector<std::string> SplitPath(const std::string& path);
 int64_t IntParam(const httplib::Request& req, const char* name, int64_t fallback);

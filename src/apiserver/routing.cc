@@ -47,6 +47,10 @@ void ApiServer::Impl::Route(const httplib::Request& req, httplib::Response& res)
   }
   const std::string& m = req.method;
   const bool watch = t.legacy_watch || BoolParam(req, "watch");
+  if (t.sub == "log") {
+    if (m != "GET") throw ApiError(405, "MethodNotAllowed", fmt::format("{} is not supported on {}", m, req.path));
+    return Logs(t, req, res);
+  }
   if (m == "GET") {
     if (watch && t.name.empty()) return Watch(t, req, res);
     if (t.name.empty()) return List(t, req, res);
@@ -81,7 +85,10 @@ Target ApiServer::Impl::Resolve(const std::vector<std::string>& parts, size_t at
   if (!t.def) throw NotFoundPath();
   if (rest.size() > 1) t.name = rest[1];
   if (rest.size() > 2) t.sub = rest[2];
-  if (!t.sub.empty() && !(t.sub == "status" && t.def->status_subresource)) throw NotFoundPath();
+  if (!t.sub.empty() && !(t.sub == "status" && t.def->status_subresource) &&
+      !(t.sub == "log" && t.def->log_subresource)) {
+    throw NotFoundPath();
+  }
   if (!t.def->namespaced && !t.ns.empty()) throw NotFoundPath();
   if (t.def->namespaced && t.ns.empty() && !t.name.empty()) throw NotFoundPath();
   return t;

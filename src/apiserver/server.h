@@ -32,6 +32,10 @@ struct ApiServerOptions {
   // Where Services get their cluster IPs. The default is on loopback, so that in local
   // mode whatever the node runtime binds behind a Service answers at its address.
   std::string service_cluster_ip_range = "127.100.0.0/16";
+  // Where the node runtime keeps container logs, which `kubectl logs` reads through
+  // pods/log: <pod_log_dir>/<namespace>/<pod>/<container>.log, and the previous run's
+  // as <container>.log.1. Empty: <data_dir>/pod-logs.
+  std::string pod_log_dir;
   int threads = 64;                    // request threads (each open watch holds one)
   // CustomResourceDefinition manifests (YAML) applied at start; by default the ones from
   // deploy/crds, built into the binary.

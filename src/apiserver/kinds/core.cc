@@ -647,9 +647,14 @@ std::vector<ResourceDef> Core() {
       Builtin("", "Node", "nodes", false, true, {"no"}, Make<NodeStrategy>(), {"spec.unschedulable"}),
       Builtin("", "Service", "services", true, true, {"svc"}, Make<ServiceStrategy>()),
       Builtin("", "Endpoints", "endpoints", true, false, {"ep"}, Make<EndpointsStrategy>()),
-      Builtin("", "Pod", "pods", true, true, {"po"}, Make<PodStrategy>(),
-              {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-               "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"}),
+      [] {
+        ResourceDef pods = Builtin("", "Pod", "pods", true, true, {"po"}, Make<PodStrategy>(),
+                                   {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+                                    "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
+                                    "status.podIP", "status.nominatedNodeName"});
+        pods.log_subresource = true;
+        return pods;
+      }(),
       Builtin("", "Event", "events", true, false, {"ev"}, Make<EventStrategy>(),
               {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
                "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",

@@ -1,0 +1,126 @@
+// pods/log: what `kubectl logs` reads. The node runtime writes each container's output to
+// <pod_log_dir>/<namespace>/<pod>/<container>.log (the previous run's to .log.1); this
+// serves it whole, its tail, the first bytes, or followed as it grows.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "apiserver/impl.h"
+#include "apiserver/objects.h"
+#include "base/log.h"
+
+namespace cstor::apiserver {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string ReadFrom(const fs::path& p, uint64_t offset) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return "";
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The last `lines` lines of `text` (a final line without its newline counts).
+std::string Tail(const std::string& text, int64_t lines) {
+  if (lines <= 0) return "";
+  size_t end = text.size();
+  if (end > 0 && text[end - 1] == '\n') --end;
+  size_t pos = end;
+  for (int64_t n = 0; n < lines; ++n) {
+    const size_t nl = pos == 0 ? std::string::npos : text.rfind('\n', pos - 1);
+    if (nl == std::string::npos) return text;
+    pos = nl;
+  }
+  return text.substr(pos + 1);
+}
+
+}  // namespace
+
+void ApiServer::Impl::Logs(const Target& t, const httplib::Request& req, httplib::Response& res) {
+  ObjectPtr pod = store_->Get(t.def->StorageKey(), t.ns, t.name);
+  if (!pod) throw NotFound(*t.def, t.name);
+  std::vector<std::string> names;
+  for (const char* list : {"initContainers", "containers"}) {
+    const json& spec = pod->value("spec", json::object());
+    for (const json& c : spec.value(list, json::array())) names.push_back(c.value("name", ""));
+  }
+  std::string container = req.get_param_value("container");
+  if (container.empty()) {
+    if (names.size() != 1) {
+      std::string all;
+      for (const std::string& n : names) all += (all.empty() ? "" : " ") + n;
+      throw BadRequest(fmt::format("a container name must be specified for pod {}, choose one of: [{}]",
+                                   t.name, all));
+    }
+    container = names[0];
+  } else if (std::find(names.begin(), names.end(), container) == names.end()) {
+    throw BadRequest(fmt::format("container {} is not valid for pod {}", container, t.name));
+  }
+  const bool previous = BoolParam(req, "previous");
+  const fs::path dir = opts_.pod_log_dir.empty() ? fs::path(opts_.data_dir) / "pod-logs" : fs::path(opts_.pod_log_dir);
+  const fs::path file = dir / t.ns / t.name / (container + (previous ? ".log.1" : ".log"));
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    if (previous) {
+      throw BadRequest(fmt::format("previous terminated container \"{}\" in pod \"{}\" not found", container, t.name));
+    }
+    throw BadRequest(fmt::format("container \"{}\" in pod \"{}\" is waiting to start: ContainerCreating",
+                                 container, t.name));
+  }
+  std::string text = ReadFrom(file, 0);
+  uint64_t offset = text.size();
+  if (req.has_param("tailLines")) text = Tail(text, IntParam(req, "tailLines", 0));
+  const int64_t limit = IntParam(req, "limitBytes", 0);
+  if (limit > 0 && text.size() > static_cast<size_t>(limit)) text.resize(static_cast<size_t>(limit));
+  if (!BoolParam(req, "follow") || previous || limit > 0) {
+    res.set_content(text, "text/plain");
+    return;
+  }
+  // Follow: what there is now, then what is appended, until the client goes, the pod is
+  // deleted, or the server stops. A log that shrank was rotated: read it from the start.
+  struct Follow {
+    std::string first;
+    uint64_t offset;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  auto f = std::make_shared<Follow>(Follow{std::move(text), offset,
+                                           std::chrono::steady_clock::now() + std::chrono::seconds(opts_.max_watch_seconds)});
+  const std::string key = t.def->StorageKey(), ns = t.ns, name = t.name, uid = MetaString(*pod, "uid");
+  res.set_chunked_content_provider("text/plain", [this, f, file, key, ns, name, uid](size_t, httplib::DataSink& sink) {
+    try {
+      if (!f->first.empty()) {
+        std::string first = std::move(f->first);
+        f->first.clear();
+        return sink.write(first.data(), first.size());
+      }
+      std::error_code size_ec;
+      const uint64_t size = fs::file_size(file, size_ec);
+      if (!size_ec && size < f->offset) f->offset = 0;
+      if (!size_ec && size > f->offset) {
+        std::string more = ReadFrom(file, f->offset);
+        f->offset += more.size();
+        return sink.write(more.data(), more.size());
+      }
+      ObjectPtr now = store_->Get(key, ns, name);
+      if (stopping_ || !now || MetaString(*now, "uid") != uid || std::chrono::steady_clock::now() >= f->deadline) {
+        sink.done();
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return true;
+    } catch (const std::exception& e) {
+      CSTOR_LOG_ERROR("apiserver: following the log of {}/{} ended: {}", ns, name, e.what());
+      return false;
+    }
+  });
+}
+
+}  // namespace cstor::apiserver
