@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "api/yaml.h"
+#include "apiserver/protobuf.h"
 #include "apiserver/selector.h"
 
 namespace cstor::apiserver {
@@ -74,8 +75,15 @@ json ParseBody(const httplib::Request& req) {
     }
     return *parsed;
   }
+  if (type == kProtobufContentType) {
+    auto decoded = DecodeKubernetesProtobuf(req.body);
+    if (decoded.ok()) return *decoded;
+    if (decoded.status().Is(Code::kFailedPrecondition)) {
+      throw ApiError(415, "UnsupportedMediaType", decoded.status().message());
+    }
+    throw BadRequest(decoded.status().message());
+  }
   if (!type.empty() && type != "application/json") {
-    // Protobuf and CBOR among them: clients that sent one retry with JSON on a 415.
     throw ApiError(415, "UnsupportedMediaType",
                    fmt::format("the body of the request was in an unknown format - accepted media "
                                "types include: application/json, application/yaml (got \"{}\")", type));
