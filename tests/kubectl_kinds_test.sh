@@ -3,7 +3,8 @@
 # `kubectl create` commands that send protobuf bodies (namespace, configmap, secret,
 # deployment, service, serviceaccount, RBAC), Service cluster IPs and table columns,
 # strategic merge patches (kubectl patch's default) and a changed client-side re-apply of
-# a Deployment and a Service, `kubectl logs`, and `get` of every kind.
+# a Deployment and a Service, `kubectl explain` (OpenAPI v2 for kubectl up to 1.28, v3
+# after), `kubectl logs`, and `get` of every kind.
 #   kubectl_kinds_test.sh PATH_TO_CSTOR [KUBECTL...]
 # Without KUBECTLs: the system kubectl and the oldest and newest of the versions the
 # machine image keeps under /usr/lib/google-cloud-sdk/bin (kubectl.1.NN).
@@ -85,23 +86,24 @@ spec:
   selector: {app: app}
   ports: [{name: iscsi, port: 3260}, {name: mgmt, port: 6060}]
 YAML
-  if ((version >= 29)); then
-    expect 0 'deployment.apps/app created' -- apply -f "$dir/app.yaml"
-    sed -e '/name: side/d' -e 's/cstor:1/cstor:2/' -e 's/{name: mgmt, port: 6060}/{name: metrics, port: 9500}/' \
-      "$dir/app.yaml" >"$dir/app2.yaml"
-    expect 0 'deployment.apps/app configured' -- apply -f "$dir/app2.yaml"
-    [[ $(get '{.spec.template.spec.containers[*].name}={.spec.template.spec.containers[0].image}' deployment app -n "$ns") == main=cstor:2 ]] &&
-      pass || fail "re-apply: containers are not [main] with cstor:2"
-    [[ $(get '{.spec.ports[*].port}' service app -n "$ns") == "3260 9500" ]] &&
-      pass || fail "re-apply: service ports are not 3260 9500: $(get '{.spec.ports}' service app -n "$ns")"
-    # kubectl patch's default type is a strategic merge: the env list merges by name.
-    expect 0 'deployment.apps/app patched' -- patch deployment app -n "$ns" \
-      -p '{"spec":{"template":{"spec":{"containers":[{"name":"main","env":[{"name":"B","value":"2"}]}]}}}}'
-    [[ $(get '{.spec.template.spec.containers[0].env[*].name}' deployment app -n "$ns") == "A B" ]] &&
-      pass || fail "strategic merge: env is not A B"
-  else
-    echo "   (kubectl 1.$version: apply needs /openapi/v2, not served yet; skipped)"
-  fi
+  expect 0 'deployment.apps/app created' -- apply -f "$dir/app.yaml"
+  sed -e '/name: side/d' -e 's/cstor:1/cstor:2/' -e 's/{name: mgmt, port: 6060}/{name: metrics, port: 9500}/' \
+    "$dir/app.yaml" >"$dir/app2.yaml"
+  expect 0 'deployment.apps/app configured' -- apply -f "$dir/app2.yaml"
+  [[ $(get '{.spec.template.spec.containers[*].name}={.spec.template.spec.containers[0].image}' deployment app -n "$ns") == main=cstor:2 ]] &&
+    pass || fail "re-apply: containers are not [main] with cstor:2"
+  [[ $(get '{.spec.ports[*].port}' service app -n "$ns") == "3260 9500" ]] &&
+    pass || fail "re-apply: service ports are not 3260 9500: $(get '{.spec.ports}' service app -n "$ns")"
+  # kubectl patch's default type is a strategic merge: the env list merges by name.
+  expect 0 'deployment.apps/app patched' -- patch deployment app -n "$ns" \
+    -p '{"spec":{"template":{"spec":{"containers":[{"name":"main","env":[{"name":"B","value":"2"}]}]}}}}'
+  [[ $(get '{.spec.template.spec.containers[0].env[*].name}' deployment app -n "$ns") == "A B" ]] &&
+    pass || fail "strategic merge: env is not A B"
+
+  # explain reads the OpenAPI document (v2 up to kubectl 1.28, v3 after): a CRD's fields in
+  # full, a built-in kind by name.
+  expect 0 'Desired volume' -- explain cstorvolumeconfig.spec
+  expect 0 'KIND: +Deployment' -- explain deployment
 
   # kubectl logs reads what the node runtime writes under the data directory.
   expect 0 'pod/logger created' -- run logger -n "$ns" --image=cstor --restart=Never

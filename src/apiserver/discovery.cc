@@ -1,10 +1,12 @@
-// Discovery (/api, /apis, /version) and OpenAPI.
+// Discovery (/api, /apis, /version) and OpenAPI (v3 here, v2 in openapi_v2.cc).
 #include "apiserver/impl.h"
 
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
+
+#include "apiserver/openapi_v2.h"
 
 namespace cstor::apiserver {
 
@@ -54,7 +56,18 @@ bool ApiServer::Impl::Discovery(const httplib::Request& req, httplib::Response& 
     }
     return list;
   };
-  if (!parts.empty() && parts[0] == "openapi") {
+  if (parts.size() == 2 && parts[0] == "openapi" && parts[1] == "v2") {
+    json doc;
+    {
+      ReaderLock lock(&registry_mu_);
+      doc = OpenApiV2Document(registry_.All());
+    }
+    if (req.get_header_value("Accept").find("protobuf") != std::string::npos) {
+      res.set_content(EncodeOpenApiV2(doc), "application/com.github.proto-openapi.spec.v2.v1.0+protobuf");
+    } else {
+      WriteJson(res, 200, doc);
+    }
+  } else if (!parts.empty() && parts[0] == "openapi") {
     WriteJson(res, 200, OpenApi(parts));
   } else if (parts.size() == 1 && parts[0] == "version") {
     WriteJson(res, 200, {{"major", "1"}, {"minor", "32"}, {"gitVersion", "v1.32.0-cstor"},
@@ -111,8 +124,9 @@ json ApiServer::Impl::OpenApi(const std::vector<std::string>& parts) const {
     const json gvk = {{"group", d->group}, {"version", d->version}, {"kind", d->kind}};
     const json params = {{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}},
                          {{"name", "dryRun"}, {"in", "query"}, {"schema", {{"type", "string"}}}}};
-    const json body = {{"content", {{"application/json-patch+json", json::object()},
-                                    {"application/merge-patch+json", json::object()}}}};
+    json body = {{"content", {{"application/json-patch+json", json::object()},
+                              {"application/merge-patch+json", json::object()}}}};
+    if (!d->custom) body["content"]["application/strategic-merge-patch+json"] = json::object();
     const std::string item = "/" + wanted + (d->namespaced ? "/namespaces/{namespace}/" : "/") +
                              d->plural + "/{name}";
     for (const std::string& p : {item, item + "/status"}) {
@@ -121,7 +135,7 @@ json ApiServer::Impl::OpenApi(const std::vector<std::string>& parts) const {
                              {"requestBody", body}}},
                   {"put", {{"x-kubernetes-group-version-kind", gvk}, {"parameters", params}}}};
     }
-    std::string schema_name = d->group.empty() ? "io.k8s.api.core.v1." + d->kind : d->group + "." + d->version + "." + d->kind;
+    const std::string schema_name = DefinitionName(*d);
     json schema = d->schema.is_object() && !d->schema.empty() ? d->schema
                                                               : json{{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}};
     schema["x-kubernetes-group-version-kind"] = json::array({gvk});
