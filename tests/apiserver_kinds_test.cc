@@ -7,6 +7,8 @@
 
 #include <set>
 
+#include "apiserver/table.h"
+
 #include "control_plane_fixture.h"
 
 namespace cstor::cptest {
@@ -306,6 +308,29 @@ TEST_F(KindsTest, TheKindsTheOperatorsAndSidecarsUseAreServed) {
                    [] { json s = Deployment("db"); s["kind"] = "StatefulSet"; return s; }());
   ASSERT_EQ(sts.code, 201) << sts.body.dump();
   EXPECT_EQ(sts.body["spec"]["podManagementPolicy"], "OrderedReady");
+}
+
+TEST_F(KindsTest, EventsExpireTheirTimeToLiveAfterTheyLastHappened) {
+  server_.reset();
+  tweak_ = [](apiserver::ApiServerOptions& o) {
+    o.event_ttl = 3s;  // an hour by default
+    o.event_sweep_interval = 100ms;
+  };
+  StartServer(0);
+  auto event = [](const std::string& name) {
+    const std::string stamp = apiserver::FormatTimestamp(std::chrono::system_clock::now());
+    return json{{"apiVersion", "v1"}, {"kind", "Event"}, {"metadata", {{"name", name}}},
+                {"involvedObject", {{"kind", "Pod"}, {"name", "p"}, {"namespace", "openebs"}}},
+                {"reason", "Test"}, {"message", "m"}, {"type", "Normal"},
+                {"firstTimestamp", stamp}, {"lastTimestamp", stamp}};
+  };
+  ASSERT_EQ(Send("POST", "/api/v1/namespaces/openebs/events", event("e")).code, 201);
+  const auto created = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually([&] { return Send("GET", "/api/v1/namespaces/openebs/events/e").code == 404; }));
+  // Not before its time (the TTL counts from the event's own timestamps, whole seconds).
+  EXPECT_GE(std::chrono::steady_clock::now() - created, 1s);
+  // Other kinds are not touched.
+  EXPECT_EQ(Send("GET", "/api/v1/namespaces/openebs").code, 200);
 }
 
 TEST_F(KindsTest, PodLogsAreServedFromTheRuntimesFiles) {

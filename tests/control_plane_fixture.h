@@ -85,6 +85,7 @@ class ControlPlaneTest : public ::testing::Test {
     o.bookmark_interval = 200ms;
     o.history_limit = history;
     o.crd_manifests = apiserver::EmbeddedCrdManifests();
+    if (tweak_) tweak_(o);
     auto s = apiserver::ApiServer::Start(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(*s);
@@ -167,6 +168,7 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::function<void(apiserver::ApiServerOptions&)> tweak_;  // applied by StartServer
   std::unique_ptr<apiserver::ApiServer> server_;
   client::Config config_;
   std::unique_ptr<Client> client_;

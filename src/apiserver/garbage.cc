@@ -1,10 +1,12 @@
-// Garbage collection: ownerReferences, foreground and orphan deletion, namespaces.
+// Garbage collection: ownerReferences, foreground and orphan deletion, namespaces, and
+// Events past their time to live.
 #include "apiserver/impl.h"
 
 #include <unordered_map>
 #include <unordered_set>
 
 #include "apiserver/objects.h"
+#include "apiserver/table.h"
 #include "base/log.h"
 
 namespace cstor::apiserver {
@@ -14,7 +16,12 @@ using nlohmann::json;
 void ApiServer::Impl::GarbageLoop() {
   uint64_t revision = store_->Revision();
   bool relevant = true;  // a sweep at start finishes what a previous run left
+  auto next_expiry = std::chrono::steady_clock::now();
   while (!stopping_) {
+    if (std::chrono::steady_clock::now() >= next_expiry) {
+      ExpireEvents();
+      next_expiry = std::chrono::steady_clock::now() + opts_.event_sweep_interval;
+    }
     bool too_old = false;
     std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::seconds(1), &too_old);
     relevant = relevant || too_old;
@@ -34,6 +41,35 @@ void ApiServer::Impl::GarbageLoop() {
       relevant = false;
     }
   }
+}
+
+// Events live for --event-ttl after they last happened, as on a cluster (kube-apiserver
+// keeps them in etcd under a lease of that length, renewed by each update).
+void ApiServer::Impl::ExpireEvents() {
+  const auto now = std::chrono::system_clock::now();
+  size_t expired = 0;
+  for (const ObjectPtr& ev : store_->List("/events", "", "", 0, nullptr).items) {
+    if (stopping_) return;
+    std::chrono::system_clock::time_point last{}, t;
+    for (const std::string& stamp : {ev->value("lastTimestamp", ""), ev->value("eventTime", ""),
+                                     MetaString(*ev, "creationTimestamp")}) {
+      if (ParseTimestamp(stamp, &t) && t > last) last = t;
+    }
+    if (const json* series = ev->contains("series") ? &(*ev)["series"] : nullptr;
+        series && series->is_object() && ParseTimestamp(series->value("lastObservedTime", ""), &t) && t > last) {
+      last = t;
+    }
+    if (now - last < opts_.event_ttl) continue;
+    const std::string uid = MetaString(*ev, "uid");
+    auto r = store_->Mutate("/events", MetaString(*ev, "namespace"), MetaString(*ev, "name"), [&](const json* cur) {
+      if (!cur || MetaString(*cur, "uid") != uid || MetaString(*cur, "resourceVersion") != MetaString(*ev, "resourceVersion")) {
+        return Mutation{};  // changed meanwhile: looked at again next time
+      }
+      return Mutation{Mutation::kDelete, {}};
+    });
+    expired += r.ok() ? 1 : 0;
+  }
+  if (expired > 0) CSTOR_LOG_INFO("apiserver: {} events older than the event TTL expired", expired);
 }
 
 void ApiServer::Impl::CollectGarbage() {

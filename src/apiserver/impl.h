@@ -90,6 +90,7 @@ class ApiServer::Impl {
 
   // Garbage collection: ownerReferences, foreground/orphan deletion, namespaces.
   void CollectGarbage();
+  void ExpireEvents();
   void GarbageLoop();
 
   void WriteJson(httplib::Response& res, int code, const nlohmann::json& body) const;

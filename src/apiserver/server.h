@@ -36,6 +36,10 @@ struct ApiServerOptions {
   // pods/log: <pod_log_dir>/<namespace>/<pod>/<container>.log, and the previous run's
   // as <container>.log.1. Empty: <data_dir>/pod-logs.
   std::string pod_log_dir;
+  // Events are deleted this long after they last happened (kube-apiserver's --event-ttl),
+  // looked for at this interval.
+  std::chrono::seconds event_ttl{std::chrono::hours(1)};
+  std::chrono::milliseconds event_sweep_interval{std::chrono::seconds(60)};
   int threads = 64;                    // request threads (each open watch holds one)
   // CustomResourceDefinition manifests (YAML) applied at start; by default the ones from
   // deploy/crds, built into the binary.
