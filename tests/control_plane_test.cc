@@ -800,6 +800,57 @@ TEST_F(ControlPlaneTest, ControllersShareInformersAndAreRequeuedByWhatTheyOwn) {
   second.Stop();
 }
 
+TEST_F(ControlPlaneTest, ExpectationsKeepAReconcileFromCreatingTwiceBeforeItsCacheCatchesUp) {
+  // One replica per volume, named by the server (generateName). The reconcile requeues
+  // itself at once after creating, long before the watch can bring the new replica into
+  // the cache: only the expectation stops a second create.
+  struct OneReplica : client::Reconciler {
+    client::Controller* controller = nullptr;
+    client::Client* api = nullptr;
+    client::Informer* replicas = nullptr;
+    client::Informer* volumes_cache = nullptr;
+    std::atomic<int> runs{0}, creates{0};
+    Result<client::ReconcileResult> Reconcile(const std::string& ns, const std::string& name) override {
+      const std::string key = ns + "/" + name;
+      if (++runs < 60) controller->queue().Add(key);
+      if (!controller->expectations().Satisfied(key)) return client::ReconcileResult{};
+      const std::string owner = client::index::OwnerValue("CStorVolume", ns, name);
+      if (!replicas->ByIndex(std::string(client::index::kByOwner), owner).empty()) return client::ReconcileResult{};
+      auto cv = volumes_cache->Get(ns, name);
+      if (!cv) return client::ReconcileResult{};
+      controller->expectations().ExpectCreations(key, 1);
+      json r = json(Replica(""));
+      r["metadata"].erase("name");
+      r["metadata"]["generateName"] = name + "-";
+      r["metadata"]["ownerReferences"] = {{{"apiVersion", "cstor.openebs.io/v1"}, {"kind", "CStorVolume"},
+                                           {"name", name}, {"uid", (*cv)["metadata"]["uid"]}, {"controller", true}}};
+      auto created = api->Create(api::CStorVolumeReplica::kType, ns, r);
+      if (!created.ok()) {
+        controller->expectations().CreationObserved(key);  // it will never be seen
+        return created.status();
+      }
+      ++creates;
+      return client::ReconcileResult{};
+    }
+  };
+  client::InformerFactory informers(*client_, {.ns = "openebs"});
+  OneReplica reconciler;
+  client::Controller volumes(informers, api::CStorVolume::kType, reconciler, {.name = "one-replica", .workers = 1});
+  volumes.Owns(api::CStorVolumeReplica::kType);
+  reconciler.controller = &volumes;
+  reconciler.api = client_.get();
+  reconciler.replicas = &informers.For(api::CStorVolumeReplica::kType);
+  reconciler.volumes_cache = &informers.For(api::CStorVolume::kType);
+  ASSERT_TRUE(volumes.Start().ok());
+  ASSERT_TRUE(client_->Create(Volume("pvc-2")).ok());
+  EXPECT_TRUE(Eventually([&] { return reconciler.runs >= 60; }));
+  volumes.Stop();
+  EXPECT_EQ(reconciler.creates.load(), 1);
+  auto all = client_->List(api::CStorVolumeReplica::kType, "openebs");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ((*all)["items"].size(), 1u);
+}
+
 TEST_F(ControlPlaneTest, VolumeReadyControllerKeepsTheConditionCurrent) {
   client::EventRecorder events(*client_, "cstor-operator", "test");
   FakeClock clock;  // stands still: no report turns stale here

@@ -11,10 +11,15 @@ Controller::Controller(InformerFactory& informers, ResourceType primary, Reconci
       primary_(informers.For(primary)),
       reconciler_(reconciler),
       opts_(std::move(opts)),
-      queue_(opts_.rate_limit, informers.clock()) {
+      queue_(opts_.rate_limit, informers.clock()),
+      expectations_(informers.clock()) {
   auto enqueue = [this](const json& obj) { queue_.Add(Informer::KeyOf(obj)); };
+  auto deleted = [this](const json& obj) {
+    expectations_.Forget(Informer::KeyOf(obj));
+    queue_.Add(Informer::KeyOf(obj));
+  };
   handlers_.emplace_back(&primary_, primary_.AddHandlers({enqueue, [enqueue](const json&, const json& n) { enqueue(n); },
-                                                          enqueue}));
+                                                          deleted}));
 }
 
 Controller::~Controller() { Stop(); }
@@ -32,7 +37,28 @@ void Controller::Watch(ResourceType type, std::function<std::vector<std::string>
 }
 
 void Controller::Owns(ResourceType type) {
-  Watch(type, [kind = std::string(primary_type_.kind)](const json& obj) { return OwnerKeys(obj, kind); });
+  Informer& informer = factory_.For(type);
+  const std::string kind(primary_type_.kind);
+  // An owned object that appears or goes settles its owner's expectations first, so the
+  // reconcile it triggers sees them met.
+  auto added = [this, kind](const json& obj) {
+    for (const std::string& key : OwnerKeys(obj, kind)) {
+      expectations_.CreationObserved(key);
+      queue_.Add(key);
+    }
+  };
+  auto changed = [this, kind](const json& o, const json& n) {
+    for (const json* obj : {&o, &n}) {
+      for (const std::string& key : OwnerKeys(*obj, kind)) queue_.Add(key);
+    }
+  };
+  auto deleted = [this, kind](const json& obj) {
+    for (const std::string& key : OwnerKeys(obj, kind)) {
+      expectations_.DeletionObserved(key);
+      queue_.Add(key);
+    }
+  };
+  handlers_.emplace_back(&informer, informer.AddHandlers({added, changed, deleted}));
 }
 
 std::vector<std::string> Controller::OwnerKeys(const json& obj, std::string_view kind) {

@@ -20,6 +20,7 @@
 
 #include "base/mutex.h"
 #include "client/client.h"
+#include "client/expectations.h"
 #include "client/informer.h"
 #include "client/informer_factory.h"
 #include "client/workqueue.h"
@@ -63,6 +64,9 @@ class Controller {
   // ownerReference of the primary's kind) is added, changed or deleted: a CVR change
   // requeues its CV.
   void Owns(ResourceType type);
+  // What this controller's reconciles have sent and not yet seen, per primary key. Owns
+  // reports owned objects' arrivals and departures; a deleted primary forgets its own.
+  Expectations& expectations() { return expectations_; }
   // Keys of the primary objects that own `obj` with kind `kind` (for Watch).
   static std::vector<std::string> OwnerKeys(const json& obj, std::string_view kind);
 
@@ -91,6 +95,7 @@ class Controller {
   Reconciler& reconciler_;
   const ControllerOptions opts_;
   WorkQueue queue_;
+  Expectations expectations_;
   std::vector<std::pair<Informer*, int>> handlers_;  // to remove at Stop
   Mutex lifecycle_mu_;  // Start against Stop
   std::vector<std::thread> workers_ GUARDED_BY(lifecycle_mu_);
