@@ -870,6 +870,17 @@ TEST_F(ControlPlaneTest, VolumeReadyControllerKeepsTheConditionCurrent) {
                              {{"status", {{"phase", "Offline"}, {"replicaStatuses", {{{"replicaId", "1"}, {"mode", "Healthy"}}}}}}}, true).ok());
   EXPECT_TRUE(Eventually([&] { return ready_status() == "False/NoQuorum"; })) << ready_status();
 
+  // The condition says which spec it speaks of: a spec change (generation 2) is seen.
+  auto observed = [&]() -> int64_t {
+    auto cv = client_->Get<api::CStorVolume>("openebs", "pvc-1");
+    const api::Condition* c = cv.ok() ? api::FindCondition(cv->status.conditions, api::cv_condition::kReady) : nullptr;
+    return c && c->observed_generation ? *c->observed_generation : -1;
+  };
+  EXPECT_EQ(observed(), 1);
+  ASSERT_TRUE(client_->Patch(api::CStorVolume::kType, "openebs", "pvc-1", client::PatchType::kMerge,
+                             {{"spec", {{"capacity", "20Gi"}}}}).ok());
+  EXPECT_TRUE(Eventually([&] { return observed() == 2; })) << observed();
+
   // Each transition is an Event on the volume.
   client::ListOptions lo;
   lo.field_selector = "involvedObject.name=pvc-1,involvedObject.kind=CStorVolume";

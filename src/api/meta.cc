@@ -46,6 +46,7 @@ struct JsonFields<Condition> {
     f("message", x.message);
     f("lastTransitionTime", x.last_transition_time);
     f("lastProbeTime", x.last_probe_time);
+    f("observedGeneration", x.observed_generation);
   }
 };
 
@@ -94,7 +95,7 @@ namespace {
 bool SameModeledFields(const Condition& a, const Condition& b) {
   return a.type == b.type && a.status == b.status && a.reason == b.reason &&
          a.message == b.message && a.last_transition_time == b.last_transition_time &&
-         a.last_probe_time == b.last_probe_time;
+         a.last_probe_time == b.last_probe_time && a.observed_generation == b.observed_generation;
 }
 
 }  // namespace

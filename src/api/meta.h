@@ -61,6 +61,9 @@ struct Condition {
   std::string message;
   std::string last_transition_time;
   std::string last_probe_time;
+  // The object's metadata.generation this condition was computed from: a reader can tell
+  // whether it speaks of the current spec (metav1.Condition's observedGeneration).
+  std::optional<int64_t> observed_generation;
   nlohmann::json raw;
 };
 

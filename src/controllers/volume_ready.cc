@@ -99,6 +99,7 @@ Result<client::ReconcileResult> VolumeReadyController::Reconcile(const std::stri
   }
   client::ReconcileResult result;
   api::Condition want = VolumeReadyCondition(cv);
+  want.observed_generation = cv.metadata.generation;
   if (want.status == api::kConditionTrue) {
     if (silent >= opts_.stale_after) {
       want.status = api::kConditionFalse;
