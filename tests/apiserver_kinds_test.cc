@@ -251,6 +251,22 @@ TEST_F(KindsTest, WrongTypesAre400AndBrokenRulesAre422) {
                  "application/merge-patch+json").code, 422);
 }
 
+TEST_F(KindsTest, UnknownTopLevelFieldsAreDroppedOrRefusedAsATypedDecoderWould) {
+  json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "settings"}}},
+             {"data", {{"a", "b"}}}, {"sepc", {{"typo", true}}}};
+  Reply strict = Send("POST", "/api/v1/namespaces/openebs/configmaps?fieldValidation=Strict", cm);
+  EXPECT_EQ(strict.code, 400);
+  EXPECT_THAT(strict.body["message"].get<std::string>(), HasSubstr("strict decoding error: unknown field \"sepc\""));
+  auto c = Raw();
+  auto warned = c->Post("/api/v1/namespaces/openebs/configmaps", cm.dump(), "application/json");
+  ASSERT_TRUE(warned);
+  EXPECT_EQ(warned->status, 201);
+  EXPECT_THAT(warned->get_header_value("Warning"), HasSubstr("unknown field"));
+  json stored = json::parse(warned->body);
+  EXPECT_FALSE(stored.contains("sepc"));
+  EXPECT_EQ(stored["data"]["a"], "b");
+}
+
 TEST_F(KindsTest, TablesShowTheColumnsKubectlShows) {
   ASSERT_EQ(Send("POST", kSvc, Service("pvc-t")).code, 201);
   Reply services = Table(kSvc);

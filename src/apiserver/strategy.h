@@ -42,6 +42,12 @@ class Strategy {
   // 400 before anything else, as a real server's decoder refuses it. Unknown fields are
   // kept. Null: no type checks.
   virtual const nlohmann::json* TypeSchema() const { return nullptr; }
+  // The kind's top-level fields. A real server decodes into a typed object, so anything
+  // else is dropped (with a warning) or, with fieldValidation=Strict, refused.
+  virtual const std::vector<std::string>& TopLevelFields() const {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "spec", "status"};
+    return kFields;
+  }
   virtual std::vector<FieldError> Validate(const nlohmann::json& /*object*/) const { return {}; }
   // Rules between the old and the new object (immutable fields); Validate runs as well.
   virtual std::vector<FieldError> ValidateUpdate(const nlohmann::json& /*old*/,

@@ -16,6 +16,10 @@ Column CreatedAt() {
 
 class LeaseStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "spec"};
+    return kFields;
+  }
   const json* TypeSchema() const override {
     static const json kSchema = Object({{"spec", Object({
         {"holderIdentity", String()}, {"leaseDurationSeconds", Integer()},
@@ -33,6 +37,10 @@ class LeaseStrategy : public Strategy {
 
 class RoleStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "rules", "aggregationRule"};
+    return kFields;
+  }
   const json* TypeSchema() const override {
     static const json kSchema = Object({{"rules", ArrayOf(Object({
         {"apiGroups", ArrayOf(String())}, {"resources", ArrayOf(String())},
@@ -56,6 +64,10 @@ class RoleStrategy : public Strategy {
 
 class BindingStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "subjects", "roleRef"};
+    return kFields;
+  }
   const json* TypeSchema() const override {
     static const json kSchema = Object({
         {"roleRef", Object({{"apiGroup", String()}, {"kind", String()}, {"name", String()}})},

@@ -216,6 +216,10 @@ class ServiceStrategy : public Strategy {
 
 class EndpointsStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "subsets"};
+    return kFields;
+  }
   const std::vector<Column>& Columns() const override {
     static const std::vector<Column> kColumns = {
         {"Endpoints", "string", "The addresses and ports behind the service.", 0,
@@ -327,6 +331,10 @@ class PodStrategy : public Strategy {
 
 class EventStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp", "count", "type", "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance"};
+    return kFields;
+  }
   const std::vector<Column>& Columns() const override {
     static const std::vector<Column> kColumns = {
         {"Last Seen", "string", "When the event last happened.", 0,
@@ -351,6 +359,10 @@ class EventStrategy : public Strategy {
 
 class SecretStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"};
+    return kFields;
+  }
   void PrepareForCreate(json& o) const override {
     Default(o, {"type"}, "Opaque");
     FoldStringData(o);
@@ -408,6 +420,10 @@ class SecretStrategy : public Strategy {
 
 class ConfigMapStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"};
+    return kFields;
+  }
   const json* TypeSchema() const override {
     static const json kSchema = Object({{"data", MapOf(String())}, {"binaryData", MapOf(String())},
                                         {"immutable", Boolean()}});
@@ -426,6 +442,10 @@ class ConfigMapStrategy : public Strategy {
 
 class ServiceAccountStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "secrets", "imagePullSecrets", "automountServiceAccountToken"};
+    return kFields;
+  }
   const MergeSchema& Merges() const override {
     static const MergeSchema kMerges =
         MergeSchema().WithObjectMeta().Merge("secrets", "name").Merge("imagePullSecrets", "name");

@@ -18,6 +18,10 @@ std::string Bool(const json& o, std::initializer_list<const char*> path) {
 
 class StorageClassStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "provisioner", "parameters", "reclaimPolicy", "mountOptions", "allowVolumeExpansion", "volumeBindingMode", "allowedTopologies"};
+    return kFields;
+  }
   void PrepareForCreate(json& o) const override { Defaults(o); }
   void PrepareForUpdate(const json&, json& next) const override { Defaults(next); }
   const json* TypeSchema() const override {
@@ -76,6 +80,10 @@ class StorageClassStrategy : public Strategy {
 
 class CsiDriverStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "spec"};
+    return kFields;
+  }
   void PrepareForCreate(json& o) const override { Defaults(o); }
   void PrepareForUpdate(const json&, json& next) const override { Defaults(next); }
   const json* TypeSchema() const override {
@@ -143,6 +151,10 @@ class CsiDriverStrategy : public Strategy {
 
 class CsiNodeStrategy : public Strategy {
  public:
+  const std::vector<std::string>& TopLevelFields() const override {
+    static const std::vector<std::string> kFields = {"apiVersion", "kind", "metadata", "spec"};
+    return kFields;
+  }
   const MergeSchema& Merges() const override {
     static const MergeSchema kMerges = MergeSchema().WithObjectMeta().Merge("spec.drivers", "name");
     return kMerges;
