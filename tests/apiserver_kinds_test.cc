@@ -83,10 +83,18 @@ TEST_F(KindsTest, ServicesGetClusterIpsFromTheLoopbackRangeAndKeepThem) {
   ASSERT_EQ(headless.code, 201) << headless.body.dump();
   EXPECT_EQ(headless.body["spec"]["clusterIP"], "None");
 
-  // A PUT that leaves the address out keeps it; one that changes it is refused.
+  // A PUT that leaves the address out, or empty (as Helm charts write it), keeps it; one
+  // that changes it is refused.
   json put = Service("pvc-a");
   put["metadata"]["resourceVersion"] = a.body["metadata"]["resourceVersion"];
   Reply kept = Send("PUT", kSvc + "/pvc-a", put);
+  ASSERT_EQ(kept.code, 200) << kept.body.dump();
+  EXPECT_EQ(kept.body["spec"]["clusterIP"], ip);
+  put = Service("pvc-a", "");
+  put["spec"]["clusterIP"] = "";
+  put["metadata"]["resourceVersion"] = kept.body["metadata"]["resourceVersion"];
+  put["metadata"]["labels"] = {{"changed", "yes"}};
+  kept = Send("PUT", kSvc + "/pvc-a", put);
   ASSERT_EQ(kept.code, 200) << kept.body.dump();
   EXPECT_EQ(kept.body["spec"]["clusterIP"], ip);
   put = kept.body;
@@ -249,6 +257,13 @@ TEST_F(KindsTest, WrongTypesAre400AndBrokenRulesAre422) {
                  "application/merge-patch+json").code, 200);
   EXPECT_EQ(Send("PATCH", "/api/v1/namespaces/openebs/pods/p", {{"spec", {{"nodeName", "node-2"}}}},
                  "application/merge-patch+json").code, 422);
+  // A PUT of the pod as the client wrote it (without the server's defaults) is no change.
+  Reply current = Send("GET", "/api/v1/namespaces/openebs/pods/p");
+  json put = {{"apiVersion", "v1"}, {"kind", "Pod"},
+              {"metadata", {{"name", "p"}, {"resourceVersion", current.body["metadata"]["resourceVersion"]}}},
+              {"spec", {{"containers", {{{"name", "c"}, {"image", "cstor:2"}}}}}}};
+  Reply same = Send("PUT", "/api/v1/namespaces/openebs/pods/p", put);
+  EXPECT_EQ(same.code, 200) << same.body.dump();
 }
 
 TEST_F(KindsTest, UnknownTopLevelFieldsAreDroppedOrRefusedAsATypedDecoderWould) {
@@ -338,7 +353,8 @@ TEST_F(KindsTest, EventsExpireTheirTimeToLiveAfterTheyLastHappened) {
     return json{{"apiVersion", "v1"}, {"kind", "Event"}, {"metadata", {{"name", name}}},
                 {"involvedObject", {{"kind", "Pod"}, {"name", "p"}, {"namespace", "openebs"}}},
                 {"reason", "Test"}, {"message", "m"}, {"type", "Normal"},
-                {"firstTimestamp", stamp}, {"lastTimestamp", stamp}};
+                {"firstTimestamp", stamp}, {"lastTimestamp", stamp},
+                {"eventTime", nullptr}, {"series", nullptr}};  // as client-go's recorder writes them
   };
   ASSERT_EQ(Send("POST", "/api/v1/namespaces/openebs/events", event("e")).code, 201);
   const auto created = std::chrono::steady_clock::now();

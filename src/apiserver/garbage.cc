@@ -19,7 +19,11 @@ void ApiServer::Impl::GarbageLoop() {
   auto next_expiry = std::chrono::steady_clock::now();
   while (!stopping_) {
     if (std::chrono::steady_clock::now() >= next_expiry) {
-      ExpireEvents();
+      try {
+        ExpireEvents();
+      } catch (const std::exception& e) {
+        CSTOR_LOG_ERROR("apiserver: expiring events failed (retried at the next sweep): {}", e.what());
+      }
       next_expiry = std::chrono::steady_clock::now() + opts_.event_sweep_interval;
     }
     bool too_old = false;
@@ -50,14 +54,16 @@ void ApiServer::Impl::ExpireEvents() {
   size_t expired = 0;
   for (const ObjectPtr& ev : store_->List("/events", "", "", 0, nullptr).items) {
     if (stopping_) return;
+    // Any of these may be null or missing (client-go writes "eventTime": null).
+    auto text = [](const json& o, const char* key) -> std::string {
+      auto it = o.is_object() ? o.find(key) : o.end();
+      return o.is_object() && it != o.end() && it->is_string() ? it->get<std::string>() : "";
+    };
     std::chrono::system_clock::time_point last{}, t;
-    for (const std::string& stamp : {ev->value("lastTimestamp", ""), ev->value("eventTime", ""),
-                                     MetaString(*ev, "creationTimestamp")}) {
+    const json series = ev->contains("series") ? (*ev)["series"] : json();
+    for (const std::string& stamp : {text(*ev, "lastTimestamp"), text(*ev, "eventTime"),
+                                     MetaString(*ev, "creationTimestamp"), text(series, "lastObservedTime")}) {
       if (ParseTimestamp(stamp, &t) && t > last) last = t;
-    }
-    if (const json* series = ev->contains("series") ? &(*ev)["series"] : nullptr;
-        series && series->is_object() && ParseTimestamp(series->value("lastObservedTime", ""), &t) && t > last) {
-      last = t;
     }
     if (now - last < opts_.event_ttl) continue;
     const std::string uid = MetaString(*ev, "uid");

@@ -101,13 +101,16 @@ void ApiServer::Impl::Logs(const Target& t, const httplib::Request& req, httplib
         f->first.clear();
         return sink.write(first.data(), first.size());
       }
+      // A client that went away while the log is quiet would otherwise hold this thread
+      // until the deadline.
+      if (!sink.is_writable()) return false;
       std::error_code size_ec;
       const uint64_t size = fs::file_size(file, size_ec);
       if (!size_ec && size < f->offset) f->offset = 0;
       if (!size_ec && size > f->offset) {
         std::string more = ReadFrom(file, f->offset);
         f->offset += more.size();
-        return sink.write(more.data(), more.size());
+        if (!more.empty()) return sink.write(more.data(), more.size());
       }
       ObjectPtr now = store_->Get(key, ns, name);
       if (stopping_ || !now || MetaString(*now, "uid") != uid || std::chrono::steady_clock::now() >= f->deadline) {

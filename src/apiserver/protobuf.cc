@@ -106,7 +106,8 @@ const Message kDeploymentSpec{"DeploymentSpec", {
 const Message kDeploymentStrategy{"DeploymentStrategy", {
     {1, "type", T::kString}, {2, "rollingUpdate", T::kMessage, false, &kRollingUpdateDeployment}}};
 const Message kRollingUpdateDeployment{"RollingUpdateDeployment", {
-    {1, "maxUnavailable", T::kIntOrString}, {2, "maxSurge", T::kIntOrString}}};
+    {1, "maxUnavailable", T::kIntOrString, false, nullptr, kPointer},
+    {2, "maxSurge", T::kIntOrString, false, nullptr, kPointer}}};
 const Message kDeploymentStatus{"DeploymentStatus", {}, true};
 const Message kPodTemplateSpec{"PodTemplateSpec", {
     {1, "metadata", T::kMessage, false, &kObjectMeta}, {2, "spec", T::kMessage, false, &kPodSpec}}};
@@ -213,7 +214,9 @@ class Reader {
   size_t pos_ = 0;
 };
 
-json DecodeMessage(std::string_view data, const Message& m);
+// `creating`: the body of a create, whose status the server resets anyway; only then may
+// a lenient (server-owned) message skip fields it does not know.
+json DecodeMessage(std::string_view data, const Message& m, bool creating);
 
 // A map entry: key (1) and value (2).
 std::pair<std::string, std::string_view> Entry(std::string_view data) {
@@ -242,7 +245,7 @@ std::string QuantityText(std::string_view data) {
   return out;
 }
 
-json Value(const Field& f, Reader& r, uint32_t wire, json& out) {
+json Value(const Field& f, Reader& r, uint32_t wire, json& out, bool creating) {
   auto need = [&](uint32_t w) {
     if (wire != w) throw Malformed(fmt::format("field {} has wire type {}, expected {}", f.name, wire, w));
   };
@@ -251,7 +254,7 @@ json Value(const Field& f, Reader& r, uint32_t wire, json& out) {
     case T::kBytes: need(2); return Base64Encode(r.Bytes());
     case T::kInt: need(0); return static_cast<int64_t>(r.Varint());
     case T::kBool: need(0); return r.Varint() != 0;
-    case T::kMessage: need(2); return DecodeMessage(r.Bytes(), *f.message);
+    case T::kMessage: need(2); return DecodeMessage(r.Bytes(), *f.message, creating);
     case T::kIgnore: r.Skip(wire); return nullptr;
     case T::kQuantity: need(2); return QuantityText(r.Bytes());
     case T::kTime: {
@@ -294,7 +297,7 @@ json Value(const Field& f, Reader& r, uint32_t wire, json& out) {
   return nullptr;
 }
 
-json DecodeMessage(std::string_view data, const Message& m) {
+json DecodeMessage(std::string_view data, const Message& m, bool creating) {
   json out = json::object();
   Reader r(data);
   while (!r.Done()) {
@@ -304,7 +307,7 @@ json DecodeMessage(std::string_view data, const Message& m) {
     for (const Field& candidate : m.fields) {
       if (candidate.number == number) f = &candidate;
     }
-    if (f == nullptr && m.lenient) {
+    if (f == nullptr && m.lenient && creating) {
       r.Skip(wire);
       continue;
     }
@@ -312,7 +315,7 @@ json DecodeMessage(std::string_view data, const Message& m) {
       // Dropping it would store less than the client sent.
       throw Malformed(fmt::format("field {} of {} is not decoded from protobuf by this server", number, m.name), true);
     }
-    json v = Value(*f, r, wire, out);
+    json v = Value(*f, r, wire, out, creating);
     if (v.is_null()) continue;  // a map entry (stored in place) or an ignored field
     const bool zero = (v.is_string() && v.get_ref<const std::string&>().empty()) ||
                       (v.is_number_integer() && v.get<int64_t>() == 0) || (v.is_boolean() && !v.get<bool>()) ||
@@ -331,7 +334,7 @@ json DecodeMessage(std::string_view data, const Message& m) {
 
 }  // namespace
 
-Result<nlohmann::json> DecodeKubernetesProtobuf(std::string_view body) {
+Result<nlohmann::json> DecodeKubernetesProtobuf(std::string_view body, bool creating) {
   static constexpr std::string_view kMagic("k8s\0", 4);
   if (!body.starts_with(kMagic)) return Status::InvalidArgument("the protobuf body does not start with the \"k8s\\0\" prefix");
   try {
@@ -360,7 +363,7 @@ Result<nlohmann::json> DecodeKubernetesProtobuf(std::string_view body) {
       return Status::FailedPrecondition(fmt::format("{} {} is not decoded from protobuf by this server; send JSON",
                                                     api_version, kind));
     }
-    json obj = DecodeMessage(raw, *it->second);
+    json obj = DecodeMessage(raw, *it->second, creating);
     obj["apiVersion"] = api_version;
     obj["kind"] = kind;
     return obj;

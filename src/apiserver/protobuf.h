@@ -17,7 +17,9 @@ namespace cstor::apiserver {
 inline constexpr std::string_view kProtobufContentType = "application/vnd.kubernetes.protobuf";
 
 // The object as JSON (apiVersion and kind from the envelope), or InvalidArgument for a
-// malformed body, Unimplemented-style FailedPrecondition for a kind or field not decoded.
-Result<nlohmann::json> DecodeKubernetesProtobuf(std::string_view body);
+// malformed body, FailedPrecondition for a kind or field not decoded. Only a create
+// (`creating`) may carry status fields the decoder does not know: the server resets a new
+// object's status; in an update they would be lost.
+Result<nlohmann::json> DecodeKubernetesProtobuf(std::string_view body, bool creating);
 
 }  // namespace cstor::apiserver

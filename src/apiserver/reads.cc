@@ -59,6 +59,7 @@ void ApiServer::Impl::List(const Target& t, const httplib::Request& req, httplib
     if (!rv.empty() && rv != "0") {
       throw BadRequest("specifying resource version is not allowed when using continue");
     }
+    if (!match.empty()) throw BadRequest("resourceVersionMatch is forbidden for continue");
     try {
       auto decoded = Base64Decode(token);
       if (!decoded.ok()) throw std::invalid_argument(token);
@@ -82,14 +83,14 @@ void ApiServer::Impl::List(const Target& t, const httplib::Request& req, httplib
     } catch (const std::exception&) {
       throw BadRequest(fmt::format("invalid resourceVersion \"{}\"", rv));
     }
-    if (match == "Exact") {
-      if (wanted == 0) throw BadRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"");
-      if (wanted > store_->Revision()) {
-        throw ApiError(504, "Timeout", fmt::format("Too large resource version: {}, current: {}", wanted,
-                                                   store_->Revision()));
-      }
-      at = wanted;
+    if (match == "Exact" && wanted == 0) {
+      throw BadRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"");
     }
+    if (wanted > store_->Revision()) {
+      throw ApiError(504, "Timeout", fmt::format("Too large resource version: {}, current: {}", wanted,
+                                                 store_->Revision()));
+    }
+    if (match == "Exact") at = wanted;
   }
   const LabelSelector& ls = *labels;
   const FieldSelector& fs = *fields;

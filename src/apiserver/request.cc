@@ -64,7 +64,7 @@ ApiError Invalid(const ResourceDef& def, const std::string& name,
           details};
 }
 
-json ParseBody(const httplib::Request& req) {
+json ParseBody(const httplib::Request& req, bool creating) {
   std::string type = req.get_header_value("Content-Type");
   type = type.substr(0, type.find(';'));
   if (type == "application/yaml") {
@@ -76,7 +76,7 @@ json ParseBody(const httplib::Request& req) {
     return *parsed;
   }
   if (type == kProtobufContentType) {
-    auto decoded = DecodeKubernetesProtobuf(req.body);
+    auto decoded = DecodeKubernetesProtobuf(req.body, creating);
     if (decoded.ok()) return *decoded;
     if (decoded.status().Is(Code::kFailedPrecondition)) {
       throw ApiError(415, "UnsupportedMediaType", decoded.status().message());

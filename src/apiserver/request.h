@@ -52,7 +52,7 @@ struct Target {
 
 // The body as a JSON object, or a 400; by its Content-Type, JSON or YAML, and 415 for any
 // other (protobuf, CBOR), which tells clients to send JSON instead.
-nlohmann::json ParseBody(const httplib::Request& req);
+nlohmann::json ParseBody(const httplib::Request& req, bool creating);
 nlohmann::json ParseBody(const std::string& body);
 std::vector<std::string> SplitPath(const std::string& path);
 int64_t IntParam(const httplib::Request& req, const char* name, int64_t fallback);

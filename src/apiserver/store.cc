@@ -167,8 +167,6 @@ Store::Page Store::List(const std::string& resource, const std::string& ns,
         if (!in_range(key)) continue;
         if (ev->type == EventType::kAdded) {
           objects.erase(key);
-        } else if (ev->type == EventType::kDeleted) {
-          objects[key] = ev->object;
         } else if (ev->previous) {
           objects[key] = ev->previous;
         } else {
@@ -266,6 +264,7 @@ Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& 
     nlohmann::json last = *current;
     last["metadata"]["resourceVersion"] = std::to_string(ev.revision);
     ev.object = std::make_shared<const nlohmann::json>(std::move(last));
+    ev.previous = current;  // as stored, for a snapshot read at an older revision
   } else {
     ev.type = current ? EventType::kModified : EventType::kAdded;
     m.object["metadata"]["resourceVersion"] = std::to_string(ev.revision);

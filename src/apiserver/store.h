@@ -40,7 +40,7 @@ struct StoredEvent {
   std::string resource;  // ResourceDef::StorageKey(), "cstor.openebs.io/cstorvolumes"
   std::string ns;        // "" for cluster-scoped objects
   ObjectPtr object;      // the new state; for kDeleted, the last state
-  ObjectPtr previous;    // the state before a kModified (null after a restart)
+  ObjectPtr previous;    // the state before a kModified or kDeleted (null after a restart)
 };
 
 // What a mutation decides to do with the object it was shown.

@@ -232,6 +232,11 @@ TEST_F(StoreTest, PagesOfOneListAreOneSnapshot) {
   }
   EXPECT_THAT(rest, ElementsAre("ns/v2", "ns/v3", "ns/v4", "ns/v5"));
   EXPECT_THAT(ns, ElementsAre(0, 0, 0, 0));
+  // Every object is as it was then, resourceVersion included (not the deletion's).
+  Store::Page again = store->List(kVolumes, "ns", "", 0, nullptr, at, nullptr);
+  for (const auto& o : again.items) {
+    EXPECT_LE(std::stoull((*o)["metadata"].value("resourceVersion", "0")), at) << o->dump();
+  }
   // The current state is unchanged by reading an old one.
   EXPECT_THAT(Names(store->List(kVolumes, "ns", "ns/v1", 0, nullptr).items),
               ElementsAre("ns/v2", "ns/v2a", "ns/v3", "ns/v5", "ns/v9"));

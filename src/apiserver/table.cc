@@ -65,7 +65,15 @@ nlohmann::json TableRow(const ResourceDef& def, const nlohmann::json& object,
   json cells = json::array();
   cells.push_back(object.value("metadata", json::object()).value("name", ""));
   if (const auto& computed = def.strategy->Columns(); !computed.empty()) {
-    for (const Column& c : computed) cells.push_back(c.cell(object));
+    for (const Column& c : computed) {
+      // An object stored with an odd value (a kind without type checks) shows an empty
+      // cell rather than failing the whole list.
+      try {
+        cells.push_back(c.cell(object));
+      } catch (const json::exception&) {
+        cells.push_back(nullptr);
+      }
+    }
   } else if (def.printer_columns.empty()) {
     cells.push_back(Age(object));
   } else {

@@ -126,7 +126,7 @@ ObjectPtr ApiServer::Impl::Commit(const ResourceDef& def, const std::string& ns,
 
 void ApiServer::Impl::Create(const Target& t, const httplib::Request& req, httplib::Response& res) {
   const ResourceDef& def = *t.def;
-  json obj = ParseBody(req);
+  json obj = ParseBody(req, /*creating=*/true);
   CheckTypeMeta(def, obj);
   if (def.namespaced && t.ns.empty()) throw NotFoundPath();
   CheckNamespace(def, t.ns, obj);
@@ -263,7 +263,7 @@ Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& curre
 
 void ApiServer::Impl::Update(const Target& t, const httplib::Request& req, httplib::Response& res) {
   const ResourceDef& def = *t.def;
-  json obj = ParseBody(req);
+  json obj = ParseBody(req, /*creating=*/false);
   CheckTypeMeta(def, obj);
   CheckNamespace(def, t.ns, obj);
   const std::string body_name = MetaString(obj, "name");

@@ -8,6 +8,7 @@ Expectations::Expectations(const Clock& clock, std::chrono::nanoseconds timeout)
 void Expectations::ExpectCreations(const std::string& key, int count) {
   MutexLock lock(&mu_);
   Pending& p = pending_[key];
+  if (clock_.Now() - p.since >= timeout_) p = Pending{};  // expired: what it waited for is moot
   p.creations += count;
   p.since = clock_.Now();
 }
@@ -15,6 +16,7 @@ void Expectations::ExpectCreations(const std::string& key, int count) {
 void Expectations::ExpectDeletions(const std::string& key, int count) {
   MutexLock lock(&mu_);
   Pending& p = pending_[key];
+  if (clock_.Now() - p.since >= timeout_) p = Pending{};  // expired: what it waited for is moot
   p.deletions += count;
   p.since = clock_.Now();
 }

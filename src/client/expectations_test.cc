@@ -34,9 +34,14 @@ TEST(ExpectationsTest, ALostEventCannotWedgeAKeyForever) {
   EXPECT_FALSE(e.Satisfied("ns/cspc"));
   clock.Advance(1min);
   EXPECT_TRUE(e.Satisfied("ns/cspc"));
-  e.Forget("ns/cspc");
-  e.ExpectDeletions("ns/cspc", 1);  // a fresh expectation starts its own timeout
+  // An expired expectation is moot: a new one does not inherit the creation never seen.
+  e.ExpectCreations("ns/cspc", 1);
   EXPECT_FALSE(e.Satisfied("ns/cspc"));
+  e.CreationObserved("ns/cspc");
+  EXPECT_TRUE(e.Satisfied("ns/cspc"));
+  e.ExpectDeletions("ns/cspc", 1);
+  e.Forget("ns/cspc");
+  EXPECT_TRUE(e.Satisfied("ns/cspc"));
 }
 
 }  // namespace

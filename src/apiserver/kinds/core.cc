@@ -95,7 +95,10 @@ class ServiceStrategy : public Strategy {
     // A client that omits the allocated address (kubectl replace, a PUT of a manifest)
     // keeps it, as on a real server.
     for (const char* field : {"clusterIP", "clusterIPs"}) {
-      if (!Find(next, {"spec", field}) && Find(old, {"spec", field})) next["spec"][field] = old["spec"][field];
+      const json* now = Find(next, {"spec", field});
+      const bool empty = !now || (now->is_string() && now->get_ref<const std::string&>().empty()) ||
+                         (now->is_array() && now->empty());
+      if (empty && Find(old, {"spec", field}) && next["spec"].is_object()) next["spec"][field] = old["spec"][field];
     }
     Defaults(next);
   }
@@ -254,8 +257,6 @@ class PodStrategy : public Strategy {
   }
   void PrepareForCreate(json& o) const override {
     if (o.contains("spec")) DefaultPodSpec(o["spec"]);
-    Default(o, {"spec", "enableServiceLinks"}, true);
-    Default(o, {"spec", "priority"}, 0);
     o["status"] = {{"phase", "Pending"}, {"qosClass", "BestEffort"}};
   }
   void PrepareForUpdate(const json&, json& next) const override {

@@ -157,6 +157,8 @@ void DefaultPodSpec(json& spec) {
   Default(spec, {"terminationGracePeriodSeconds"}, 30);
   Default(spec, {"schedulerName"}, "default-scheduler");
   Default(spec, {"securityContext"}, json::object());
+  Default(spec, {"enableServiceLinks"}, true);
+  Default(spec, {"priority"}, 0);
   for (const char* list : {"containers", "initContainers"}) {
     auto it = spec.find(list);
     if (it == spec.end() || !it->is_array()) continue;
