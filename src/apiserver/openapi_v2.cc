@@ -2,36 +2,26 @@
 
 #include <cstring>
 
+#include "apiserver/protobuf_writer.h"
+
 namespace cstor::apiserver {
 namespace {
 
 using nlohmann::json;
 
-// Protobuf writing: each helper returns one encoded field.
-std::string Varint(uint64_t v) {
-  std::string out;
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    out.push_back(static_cast<char>(v ? b | 0x80 : b));
-  } while (v);
-  return out;
-}
-std::string Field(uint32_t number, const std::string& bytes) {
-  return Varint(uint64_t{number} << 3 | 2) + Varint(bytes.size()) + bytes;
-}
-std::string Bool(uint32_t number, bool v) { return Varint(uint64_t{number} << 3) + Varint(v ? 1 : 0); }
+using pbwrite::Bytes;
+std::string Bool(uint32_t number, bool v) { return pbwrite::Int(number, v ? 1 : 0); }
 std::string Strings(uint32_t number, const json& list) {
   std::string out;
   for (const json& s : list) {
-    if (s.is_string()) out += Field(number, s.get<std::string>());
+    if (s.is_string()) out += Bytes(number, s.get<std::string>());
   }
   return out;
 }
 // gnostic's Any: the value as YAML text (field 2); JSON is YAML.
-std::string Any(const json& value) { return Field(2, value.dump()); }
+std::string Any(const json& value) { return Bytes(2, value.dump()); }
 std::string NamedAny(const std::string& name, const json& value) {
-  return Field(1, name) + Field(2, Any(value));
+  return Bytes(1, name) + Bytes(2, Any(value));
 }
 
 // Schema (gnostic field numbers): 4 description, 5 default, 19 required, 20 enum,
@@ -39,25 +29,25 @@ std::string NamedAny(const std::string& name, const json& value) {
 std::string Schema(const json& s) {
   std::string out;
   if (!s.is_object()) return out;
-  if (s.contains("format") && s["format"].is_string()) out += Field(2, s["format"].get<std::string>());
-  if (s.contains("description") && s["description"].is_string()) out += Field(4, s["description"].get<std::string>());
-  if (s.contains("default")) out += Field(5, Any(s["default"]));
+  if (s.contains("format") && s["format"].is_string()) out += Bytes(2, s["format"].get<std::string>());
+  if (s.contains("description") && s["description"].is_string()) out += Bytes(4, s["description"].get<std::string>());
+  if (s.contains("default")) out += Bytes(5, Any(s["default"]));
   if (s.contains("required") && s["required"].is_array()) out += Strings(19, s["required"]);
   if (s.contains("enum") && s["enum"].is_array()) {
-    for (const json& e : s["enum"]) out += Field(20, Any(e));
+    for (const json& e : s["enum"]) out += Bytes(20, Any(e));
   }
   if (auto it = s.find("additionalProperties"); it != s.end()) {
-    out += Field(21, it->is_boolean() ? Bool(2, it->get<bool>()) : Field(1, Schema(*it)));
+    out += Bytes(21, it->is_boolean() ? Bool(2, it->get<bool>()) : Bytes(1, Schema(*it)));
   }
-  if (s.contains("type") && s["type"].is_string()) out += Field(22, Field(1, s["type"].get<std::string>()));
-  if (auto it = s.find("items"); it != s.end() && it->is_object()) out += Field(23, Field(1, Schema(*it)));
+  if (s.contains("type") && s["type"].is_string()) out += Bytes(22, Bytes(1, s["type"].get<std::string>()));
+  if (auto it = s.find("items"); it != s.end() && it->is_object()) out += Bytes(23, Bytes(1, Schema(*it)));
   if (auto it = s.find("properties"); it != s.end() && it->is_object()) {
     std::string props;
-    for (const auto& [name, child] : it->items()) props += Field(1, Field(1, name) + Field(2, Schema(child)));
-    out += Field(25, props);
+    for (const auto& [name, child] : it->items()) props += Bytes(1, Bytes(1, name) + Bytes(2, Schema(child)));
+    out += Bytes(25, props);
   }
   if (auto it = s.find("x-kubernetes-group-version-kind"); it != s.end()) {
-    out += Field(31, NamedAny("x-kubernetes-group-version-kind", *it));
+    out += Bytes(31, NamedAny("x-kubernetes-group-version-kind", *it));
   }
   return out;
 }
@@ -68,12 +58,12 @@ std::string Schema(const json& s) {
 std::string Operation(const json& op) {
   std::string out = Strings(7, op.value("consumes", json::array()));
   for (const json& p : op.value("parameters", json::array())) {
-    const std::string query = Field(2, p.value("in", "query")) + Field(4, p.value("name", "")) +
-                              Field(6, p.value("type", "string"));
-    out += Field(8, Field(1, Field(2, Field(3, query))));
+    const std::string query = Bytes(2, p.value("in", "query")) + Bytes(4, p.value("name", "")) +
+                              Bytes(6, p.value("type", "string"));
+    out += Bytes(8, Bytes(1, Bytes(2, Bytes(3, query))));
   }
   if (auto it = op.find("x-kubernetes-group-version-kind"); it != op.end()) {
-    out += Field(13, NamedAny("x-kubernetes-group-version-kind", *it));
+    out += Bytes(13, NamedAny("x-kubernetes-group-version-kind", *it));
   }
   return out;
 }
@@ -127,23 +117,23 @@ nlohmann::json OpenApiV2Document(const std::vector<ResourceDefPtr>& defs) {
 }
 
 std::string EncodeOpenApiV2(const nlohmann::json& document) {
-  std::string out = Field(1, document.value("swagger", "2.0"));
+  std::string out = Bytes(1, document.value("swagger", "2.0"));
   const json info = document.value("info", json::object());
-  out += Field(2, Field(1, info.value("title", "")) + Field(2, info.value("version", "")));
+  out += Bytes(2, Bytes(1, info.value("title", "")) + Bytes(2, info.value("version", "")));
   std::string paths;
   const json path_items = document.value("paths", json::object());
   for (const auto& [path, item] : path_items.items()) {
     std::string path_item;
-    if (item.contains("patch")) path_item += Field(8, Operation(item["patch"]));
-    paths += Field(2, Field(1, path) + Field(2, path_item));
+    if (item.contains("patch")) path_item += Bytes(8, Operation(item["patch"]));
+    paths += Bytes(2, Bytes(1, path) + Bytes(2, path_item));
   }
-  out += Field(8, paths);
+  out += Bytes(8, paths);
   std::string definitions;
   const json schemas = document.value("definitions", json::object());
   for (const auto& [name, schema] : schemas.items()) {
-    definitions += Field(1, Field(1, name) + Field(2, Schema(schema)));
+    definitions += Bytes(1, Bytes(1, name) + Bytes(2, Schema(schema)));
   }
-  out += Field(9, definitions);
+  out += Bytes(9, definitions);
   return out;
 }
 

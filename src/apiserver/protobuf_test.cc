@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "apiserver/protobuf_writer.h"
 #include "apiserver/tls.h"
 
 namespace cstor::apiserver {
@@ -9,18 +10,8 @@ namespace {
 
 using nlohmann::json;
 
-// A little protobuf writer, enough to build what kubectl sends.
-std::string Varint(uint64_t v) {
-  std::string out;
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    out.push_back(static_cast<char>(v ? b | 0x80 : b));
-  } while (v);
-  return out;
-}
-std::string Bytes(uint32_t field, const std::string& data) { return Varint(field << 3 | 2) + Varint(data.size()) + data; }
-std::string Int(uint32_t field, uint64_t v) { return Varint(field << 3) + Varint(v); }
+using pbwrite::Bytes;
+using pbwrite::Int;
 std::string Entry(uint32_t field, const std::string& k, const std::string& v) { return Bytes(field, Bytes(1, k) + Bytes(2, v)); }
 std::string Envelope(const std::string& api_version, const std::string& kind, const std::string& raw) {
   return std::string("k8s\0", 4) + Bytes(1, Bytes(1, api_version) + Bytes(2, kind)) + Bytes(2, raw);

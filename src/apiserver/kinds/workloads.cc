@@ -8,6 +8,13 @@
 namespace cstor::apiserver::kinds {
 namespace {
 
+// "1/3": ready replicas of the desired, as Deployments and StatefulSets show them.
+Column ReadyReplicasColumn() {
+  return {"Ready", "string", "Ready replicas of the desired.", 0, [](const json& o) -> json {
+            return fmt::format("{}/{}", IntAt(o, {"status", "readyReplicas"}, 0), IntAt(o, {"spec", "replicas"}, 0));
+          }};
+}
+
 // What every workload shares: a selector that matches its template (and never changes),
 // a pod template with the pod defaults.
 class WorkloadStrategy : public Strategy {
@@ -75,10 +82,7 @@ class DeploymentStrategy : public WorkloadStrategy {
  public:
   const std::vector<Column>& Columns() const override {
     static const std::vector<Column> kColumns = {
-        {"Ready", "string", "Ready replicas of the desired.", 0,
-         [](const json& o) -> json {
-           return fmt::format("{}/{}", IntAt(o, {"status", "readyReplicas"}, 0), IntAt(o, {"spec", "replicas"}, 0));
-         }},
+        ReadyReplicasColumn(),
         {"Up-to-date", "integer", "Replicas of the current template.", 0,
          [](const json& o) -> json { return IntAt(o, {"status", "updatedReplicas"}, 0); }},
         {"Available", "integer", "Replicas available to serve.", 0,
@@ -156,10 +160,7 @@ class StatefulSetStrategy : public WorkloadStrategy {
  public:
   const std::vector<Column>& Columns() const override {
     static const std::vector<Column> kColumns = {
-        {"Ready", "string", "Ready replicas of the desired.", 0,
-         [](const json& o) -> json {
-           return fmt::format("{}/{}", IntAt(o, {"status", "readyReplicas"}, 0), IntAt(o, {"spec", "replicas"}, 0));
-         }},
+        ReadyReplicasColumn(),
         AgeColumn()};
     return kColumns;
   }
