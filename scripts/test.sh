@@ -10,7 +10,7 @@ scripts/setup.sh
 # elsewhere reuses what the last run compiled.
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
-tsan_targets=(net_test client_test engine_test)
+tsan_targets=(net_test client_test engine_test http_test)
 
 presets=("$@")
 ((${#presets[@]})) || presets=(release asan tsan)

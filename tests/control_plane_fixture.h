@@ -52,7 +52,7 @@ bool Eventually(Fn fn, std::chrono::milliseconds timeout = 20s) {
   return fn();
 }
 
-client::DeleteOptions Propagation(const std::string& policy) {
+inline client::DeleteOptions Propagation(const std::string& policy) {
   client::DeleteOptions o;
   o.propagation_policy = policy;
   return o;

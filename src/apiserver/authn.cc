@@ -2,7 +2,6 @@
 
 #include <memory>
 
-#include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -41,16 +40,14 @@ bool SetUpTls(SSL_CTX& ctx, const std::string& cert_pem, const std::string& key_
   return true;
 }
 
-bool Authenticated(const httplib::Request& req, const std::string& token) {
+bool Authenticated(const http::Request& req, const std::string& token) {
   const std::string auth = req.get_header_value("Authorization");
   const std::string expected = "Bearer " + token;
   if (!token.empty() && auth.size() == expected.size() &&
       CRYPTO_memcmp(auth.data(), expected.data(), auth.size()) == 0) {
     return true;
   }
-  if (req.ssl == nullptr) return false;
-  std::unique_ptr<X509, decltype(&X509_free)> peer(SSL_get1_peer_certificate(req.ssl), X509_free);
-  return peer != nullptr && SSL_get_verify_result(req.ssl) == X509_V_OK;
+  return req.client_certificate;
 }
 
 }  // namespace cstor::apiserver

@@ -11,20 +11,17 @@
 
 #include <openssl/ssl.h>
 
-namespace httplib {
-struct Request;
-}
+#include "http/message.h"
 
 namespace cstor::apiserver {
 
 // Loads the serving certificate and key (PEM) into `ctx`, trusts `client_ca_pem` for
-// client certificates, and asks clients for one without requiring it. For
-// httplib::SSLServer's set-up callback.
+// client certificates, and asks clients for one without requiring it.
 bool SetUpTls(SSL_CTX& ctx, const std::string& cert_pem, const std::string& key_pem,
               const std::string& client_ca_pem);
 
 // True if the request carries `token` as its bearer token (compared in constant time),
 // or came over a TLS connection whose client certificate verified.
-bool Authenticated(const httplib::Request& req, const std::string& token);
+bool Authenticated(const http::Request& req, const std::string& token);
 
 }  // namespace cstor::apiserver

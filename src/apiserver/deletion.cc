@@ -66,7 +66,7 @@ std::pair<ObjectPtr, bool> ApiServer::Impl::DeleteObject(const ResourceDef& def,
   return {result, gone};
 }
 
-void ApiServer::Impl::Delete(const Target& t, const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Delete(const Target& t, const http::Request& req, http::Response& res) {
   if (!t.sub.empty()) throw ApiError(405, "MethodNotAllowed", "DELETE is not supported on a subresource");
   json options = json::object();
   if (!req.body.empty()) options = ParseBody(req.body);
@@ -88,8 +88,8 @@ void ApiServer::Impl::Delete(const Target& t, const httplib::Request& req, httpl
   }
 }
 
-void ApiServer::Impl::DeleteCollection(const Target& t, const httplib::Request& req,
-                                       httplib::Response& res) {
+void ApiServer::Impl::DeleteCollection(const Target& t, const http::Request& req,
+                                       http::Response& res) {
   auto labels = LabelSelector::Parse(req.get_param_value("labelSelector"));
   if (!labels.ok()) throw BadRequest(labels.status().message());
   auto fields = ParseFieldSelector(*t.def, req);

@@ -12,7 +12,7 @@ namespace cstor::apiserver {
 
 using nlohmann::json;
 
-bool ApiServer::Impl::Discovery(const httplib::Request& req, httplib::Response& res,
+bool ApiServer::Impl::Discovery(const http::Request& req, http::Response& res,
                                 const std::vector<std::string>& parts) {
   if (req.method != "GET") return false;
   auto resource_list = [&](const std::string& group, const std::string& version) {

@@ -9,10 +9,10 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "apiserver/cluster_ip.h"
@@ -22,6 +22,7 @@
 #include "apiserver/store.h"
 #include "apiserver/tls.h"
 #include "base/mutex.h"
+#include "http/server.h"
 
 namespace cstor::apiserver {
 
@@ -41,25 +42,32 @@ class ApiServer::Impl {
 
  private:
   // Request handling.
-  void Handle(const httplib::Request& req, httplib::Response& res);
-  void Route(const httplib::Request& req, httplib::Response& res);
-  bool Discovery(const httplib::Request& req, httplib::Response& res,
+  void Handle(const http::Request& req, http::Response& res);
+  void Route(const http::Request& req, http::Response& res);
+  bool Discovery(const http::Request& req, http::Response& res,
                  const std::vector<std::string>& parts);
   Target Resolve(const std::vector<std::string>& parts, size_t rest_at, const std::string& group,
                  const std::string& version);
 
-  void Get(const Target& t, const httplib::Request& req, httplib::Response& res);
-  void List(const Target& t, const httplib::Request& req, httplib::Response& res);
+  void Get(const Target& t, const http::Request& req, http::Response& res);
+  void List(const Target& t, const http::Request& req, http::Response& res);
   struct WatchState;
-  void Watch(const Target& t, const httplib::Request& req, httplib::Response& res);
-  bool StreamWatch(WatchState& st, httplib::DataSink& sink);
+  void Watch(const Target& t, const http::Request& req, http::Response& res);
+  // The watch hub (watch.cc): one thread follows the store's history and hands each change
+  // to the open watches of its resource, so an open watch holds no thread. It also polls
+  // the followed logs.
+  void JoinWatch(const std::shared_ptr<WatchState>& st);
+  void WatchLoop();
+  void WatchHousekeeping(uint64_t revision) REQUIRES(watch_mu_);
+  // Runs `poll` on the hub's thread every few hundred milliseconds until it returns false.
+  void Follow(std::function<bool()> poll);
   // pods/log: a container's log file from the node runtime, whole, its tail, or followed.
-  void Logs(const Target& t, const httplib::Request& req, httplib::Response& res);
-  void Create(const Target& t, const httplib::Request& req, httplib::Response& res);
-  void Update(const Target& t, const httplib::Request& req, httplib::Response& res);
-  void Patch(const Target& t, const httplib::Request& req, httplib::Response& res);
-  void Delete(const Target& t, const httplib::Request& req, httplib::Response& res);
-  void DeleteCollection(const Target& t, const httplib::Request& req, httplib::Response& res);
+  void Logs(const Target& t, const http::Request& req, http::Response& res);
+  void Create(const Target& t, const http::Request& req, http::Response& res);
+  void Update(const Target& t, const http::Request& req, http::Response& res);
+  void Patch(const Target& t, const http::Request& req, http::Response& res);
+  void Delete(const Target& t, const http::Request& req, http::Response& res);
+  void DeleteCollection(const Target& t, const http::Request& req, http::Response& res);
 
   // Object rules shared by the write paths.
   void CheckTypeMeta(const ResourceDef& def, nlohmann::json& obj) const;
@@ -68,14 +76,14 @@ class ApiServer::Impl {
   void CheckTypes(const ResourceDef& def, const nlohmann::json& obj) const;
   // Metadata, the kind's rules (and, given the old object, its update rules), a CRD's
   // schema; a 422 listing every violation.
-  void ValidateObject(const ResourceDef& def, nlohmann::json& obj, const httplib::Request* req,
-                      httplib::Response* res, const nlohmann::json* old = nullptr) const;
+  void ValidateObject(const ResourceDef& def, nlohmann::json& obj, const http::Request* req,
+                      http::Response* res, const nlohmann::json* old = nullptr) const;
   // A new Service's cluster IP, held until the Service is stored.
   std::optional<ClusterIpAllocator::Reservation> AllocateClusterIp(const ResourceDef& def,
                                                                    nlohmann::json& obj);
   Mutation FinishUpdate(const ResourceDef& def, const nlohmann::json& current, nlohmann::json next,
-                        const std::string& sub, const httplib::Request* req,
-                        httplib::Response* res) const;
+                        const std::string& sub, const http::Request* req,
+                        http::Response* res) const;
   // Deletes (or marks for deletion) one object; returns the stored result and whether
   // it is gone.
   std::pair<ObjectPtr, bool> DeleteObject(const ResourceDef& def, const std::string& ns,
@@ -93,16 +101,21 @@ class ApiServer::Impl {
   void ExpireEvents();
   void GarbageLoop();
 
-  void WriteJson(httplib::Response& res, int code, const nlohmann::json& body) const;
+  void WriteJson(http::Response& res, int code, const nlohmann::json& body) const;
   nlohmann::json ListObject(const ResourceDef& def, const Store::Page& page, bool table,
                   IncludeObject include) const;
   ResourceDefPtr FindDef(const std::string& storage_key) const;
   nlohmann::json OpenApi(const std::vector<std::string>& parts) const;
 
   std::unique_ptr<Store> store_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread serve_thread_;
+  std::unique_ptr<http::Server> http_;
   std::thread gc_thread_;
+  std::thread watch_thread_;
+  Mutex watch_mu_;
+  // Open watches by the storage key of their resource.
+  std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>> watches_ GUARDED_BY(watch_mu_);
+  std::vector<std::function<bool()>> followers_ GUARDED_BY(watch_mu_);
+  uint64_t hub_revision_ GUARDED_BY(watch_mu_) = 0;  // every change up to here is delivered
   std::atomic<bool> stopping_{false};
   std::unique_ptr<ClusterIpAllocator> cluster_ips_;
   mutable SharedMutex registry_mu_;

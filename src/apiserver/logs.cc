@@ -5,13 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "apiserver/impl.h"
 #include "apiserver/objects.h"
-#include "base/log.h"
 
 namespace cstor::apiserver {
 namespace {
@@ -44,7 +42,7 @@ std::string Tail(const std::string& text, int64_t lines) {
 
 }  // namespace
 
-void ApiServer::Impl::Logs(const Target& t, const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Response& res) {
   ObjectPtr pod = store_->Get(t.def->StorageKey(), t.ns, t.name);
   if (!pod) throw NotFound(*t.def, t.name);
   std::vector<std::string> names;
@@ -85,44 +83,30 @@ void ApiServer::Impl::Logs(const Target& t, const httplib::Request& req, httplib
     return;
   }
   // Follow: what there is now, then what is appended, until the client goes, the pod is
-  // deleted, or the server stops. A log that shrank was rotated: read it from the start.
-  struct Follow {
-    std::string first;
-    uint64_t offset;
-    std::chrono::steady_clock::time_point deadline;
-  };
-  auto f = std::make_shared<Follow>(Follow{std::move(text), offset,
-                                           std::chrono::steady_clock::now() + std::chrono::seconds(opts_.max_watch_seconds)});
+  // deleted, or the server stops. The hub polls the file; no thread waits on it. A log
+  // that shrank was rotated: read it from the start.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opts_.max_watch_seconds);
   const std::string key = t.def->StorageKey(), ns = t.ns, name = t.name, uid = MetaString(*pod, "uid");
-  res.set_chunked_content_provider("text/plain", [this, f, file, key, ns, name, uid](size_t, httplib::DataSink& sink) {
-    try {
-      if (!f->first.empty()) {
-        std::string first = std::move(f->first);
-        f->first.clear();
-        return sink.write(first.data(), first.size());
-      }
-      // A client that went away while the log is quiet would otherwise hold this thread
-      // until the deadline.
-      if (!sink.is_writable()) return false;
+  res.set_stream("text/plain", [this, text = std::move(text), offset, deadline, file, key, ns, name,
+                                uid](std::shared_ptr<http::Stream> stream) mutable {
+    if (!stream->Write(std::move(text))) return;
+    Follow([this, stream, offset, deadline, file, key, ns, name, uid]() mutable {
+      if (!stream->Open()) return false;
       std::error_code size_ec;
       const uint64_t size = fs::file_size(file, size_ec);
-      if (!size_ec && size < f->offset) f->offset = 0;
-      if (!size_ec && size > f->offset) {
-        std::string more = ReadFrom(file, f->offset);
-        f->offset += more.size();
-        if (!more.empty()) return sink.write(more.data(), more.size());
+      if (!size_ec && size < offset) offset = 0;
+      if (!size_ec && size > offset) {
+        std::string more = ReadFrom(file, offset);
+        offset += more.size();
+        if (!stream->Write(std::move(more))) return false;
       }
       ObjectPtr now = store_->Get(key, ns, name);
-      if (stopping_ || !now || MetaString(*now, "uid") != uid || std::chrono::steady_clock::now() >= f->deadline) {
-        sink.done();
-        return true;
+      if (stopping_ || !now || MetaString(*now, "uid") != uid || std::chrono::steady_clock::now() >= deadline) {
+        stream->Finish();
+        return false;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
       return true;
-    } catch (const std::exception& e) {
-      CSTOR_LOG_ERROR("apiserver: following the log of {}/{} ended: {}", ns, name, e.what());
-      return false;
-    }
+    });
   });
 }
 

@@ -37,7 +37,7 @@ json ApplyJsonPatch(const json& object, const json& patch) {
 
 }  // namespace
 
-void ApiServer::Impl::Patch(const Target& t, const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Patch(const Target& t, const http::Request& req, http::Response& res) {
   const ResourceDef& def = *t.def;
   std::string type = req.get_header_value("Content-Type");
   type = type.substr(0, type.find(';'));

@@ -11,7 +11,7 @@ namespace cstor::apiserver {
 
 using nlohmann::json;
 
-void ApiServer::Impl::Get(const Target& t, const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Get(const Target& t, const http::Request& req, http::Response& res) {
   ObjectPtr obj = store_->Get(t.def->StorageKey(), t.ns, t.name);
   if (!obj) throw NotFound(*t.def, t.name);
   if (WantsTable(req)) {
@@ -45,7 +45,7 @@ json ApiServer::Impl::ListObject(const ResourceDef& def, const Store::Page& page
           {"items", std::move(items)}};
 }
 
-void ApiServer::Impl::List(const Target& t, const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::List(const Target& t, const http::Request& req, http::Response& res) {
   auto labels = LabelSelector::Parse(req.get_param_value("labelSelector"));
   if (!labels.ok()) throw BadRequest(labels.status().message());
   auto fields = ParseFieldSelector(*t.def, req);

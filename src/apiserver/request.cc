@@ -64,7 +64,7 @@ ApiError Invalid(const ResourceDef& def, const std::string& name,
           details};
 }
 
-json ParseBody(const httplib::Request& req, bool creating) {
+json ParseBody(const http::Request& req, bool creating) {
   std::string type = req.get_header_value("Content-Type");
   type = type.substr(0, type.find(';'));
   if (type == "application/yaml") {
@@ -112,7 +112,7 @@ std::vector<std::string> SplitPath(const std::string& path) {
   return parts;
 }
 
-int64_t IntParam(const httplib::Request& req, const char* name, int64_t fallback) {
+int64_t IntParam(const http::Request& req, const char* name, int64_t fallback) {
   if (!req.has_param(name)) return fallback;
   const std::string v = req.get_param_value(name);
   try {
@@ -125,13 +125,13 @@ int64_t IntParam(const httplib::Request& req, const char* name, int64_t fallback
   }
 }
 
-bool BoolParam(const httplib::Request& req, const char* name) {
+bool BoolParam(const http::Request& req, const char* name) {
   if (!req.has_param(name)) return false;
   const std::string v = req.get_param_value(name);
   return v == "1" || v == "true";
 }
 
-bool DryRun(const httplib::Request& req, const json& options) {
+bool DryRun(const http::Request& req, const json& options) {
   std::vector<std::string> values;
   if (req.has_param("dryRun")) values.push_back(req.get_param_value("dryRun"));
   if (options.is_object() && options.contains("dryRun") && options["dryRun"].is_array()) {
@@ -143,18 +143,18 @@ bool DryRun(const httplib::Request& req, const json& options) {
   return !values.empty();
 }
 
-bool WantsTable(const httplib::Request& req) {
+bool WantsTable(const http::Request& req) {
   return req.get_header_value("Accept").find("as=Table") != std::string::npos;
 }
 
-IncludeObject IncludeParam(const httplib::Request& req) {
+IncludeObject IncludeParam(const http::Request& req) {
   const std::string v = req.get_param_value("includeObject");
   if (v == "None") return IncludeObject::kNone;
   if (v == "Object") return IncludeObject::kObject;
   return IncludeObject::kMetadata;
 }
 
-Result<FieldSelector> ParseFieldSelector(const ResourceDef& def, const httplib::Request& req) {
+Result<FieldSelector> ParseFieldSelector(const ResourceDef& def, const http::Request& req) {
   auto fields = FieldSelector::Parse(req.get_param_value("fieldSelector"));
   if (!fields.ok()) throw BadRequest(fields.status().message());
   for (const std::string& path : fields->Paths()) {

@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "apiserver/registry.h"
 #include "apiserver/schema.h"
 #include "apiserver/selector.h"
 #include "apiserver/table.h"
+#include "http/message.h"
 
 namespace cstor::apiserver {
 
@@ -52,18 +52,18 @@ struct Target {
 
 // The body as a JSON object, or a 400; by its Content-Type, JSON or YAML, and 415 for any
 // other (protobuf, CBOR), which tells clients to send JSON instead.
-nlohmann::json ParseBody(const httplib::Request& req, bool creating);
+nlohmann::json ParseBody(const http::Request& req, bool creating);
 nlohmann::json ParseBody(const std::string& body);
 std::vector<std::string> SplitPath(const std::string& path);
-int64_t IntParam(const httplib::Request& req, const char* name, int64_t fallback);
-bool BoolParam(const httplib::Request& req, const char* name);
+int64_t IntParam(const http::Request& req, const char* name, int64_t fallback);
+bool BoolParam(const http::Request& req, const char* name);
 // dryRun=All, in the query or (for deletes) in the DeleteOptions body.
-bool DryRun(const httplib::Request& req, const nlohmann::json& options);
-bool WantsTable(const httplib::Request& req);
-IncludeObject IncludeParam(const httplib::Request& req);
+bool DryRun(const http::Request& req, const nlohmann::json& options);
+bool WantsTable(const http::Request& req);
+IncludeObject IncludeParam(const http::Request& req);
 // The request's field selector, on paths the kind serves: as on a real server, a custom
 // resource selects only on metadata.name, metadata.namespace and its CRD's
 // selectableFields, and a built-in kind on its own short list; anything else is a 400.
-Result<FieldSelector> ParseFieldSelector(const ResourceDef& def, const httplib::Request& req);
+Result<FieldSelector> ParseFieldSelector(const ResourceDef& def, const http::Request& req);
 
 }  // namespace cstor::apiserver

@@ -10,12 +10,12 @@ namespace cstor::apiserver {
 
 using nlohmann::json;
 
-void ApiServer::Impl::WriteJson(httplib::Response& res, int code, const json& body) const {
+void ApiServer::Impl::WriteJson(http::Response& res, int code, const json& body) const {
   res.status = code;
   res.set_content(body.dump(), "application/json");
 }
 
-void ApiServer::Impl::Handle(const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Handle(const http::Request& req, http::Response& res) {
   try {
     const std::string& path = req.path;
     if (path == "/healthz" || path == "/livez" || path == "/readyz") {
@@ -34,7 +34,7 @@ void ApiServer::Impl::Handle(const httplib::Request& req, httplib::Response& res
   }
 }
 
-void ApiServer::Impl::Route(const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Route(const http::Request& req, http::Response& res) {
   const std::vector<std::string> parts = SplitPath(req.path);
   if (Discovery(req, res, parts)) return;
   Target t;

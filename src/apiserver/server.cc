@@ -88,6 +88,7 @@ Status ApiServer::Impl::Init() {
     }
   }
 
+  std::function<bool(SSL_CTX&)> tls_setup;
   if (opts_.tls) {
     std::string cert = ReadFileOr(dir / "tls.crt", "");
     std::string key = ReadFileOr(dir / "tls.key", "");
@@ -115,37 +116,25 @@ Status ApiServer::Impl::Init() {
     auto admin = IssueClientCertificate(client_ca, "cstor-admin", "system:masters");
     if (!admin.ok()) return admin.status();
     admin_cert_ = *admin;
-    http_ = std::make_unique<httplib::SSLServer>([cert, key, ca = client_ca.cert_pem](SSL_CTX& ctx) {
-      return SetUpTls(ctx, cert, key, ca);
-    });
-  } else {
-    http_ = std::make_unique<httplib::Server>();
+    tls_setup = [cert, key, ca = client_ca.cert_pem](SSL_CTX& ctx) { return SetUpTls(ctx, cert, key, ca); };
   }
-  if (!http_->is_valid()) return Status::Internal("cannot set up the HTTP server (TLS key or certificate?)");
 
-  const int threads = opts_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  http_->set_keep_alive_max_count(100000);
-  // httplib lets an idle keep-alive connection hold its thread (and delay Stop) this long.
-  http_->set_keep_alive_timeout(2);
-  http_->set_read_timeout(60);
-  http_->set_payload_max_length(kMaxObjectBytes);  // Kubernetes' request size limit
-  http_->set_tcp_nodelay(true);
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); };
-  http_->Get(".*", handler);
-  http_->Post(".*", handler);
-  http_->Put(".*", handler);
-  http_->Patch(".*", handler);
-  http_->Delete(".*", handler);
-
-  if (opts_.port == 0) {
-    port_ = http_->bind_to_any_port(opts_.address);
-  } else {
-    port_ = http_->bind_to_port(opts_.address, opts_.port) ? opts_.port : -1;
-  }
-  if (port_ <= 0) {
-    return Status::Unavailable(fmt::format("cannot listen on {}:{} (in use?)", opts_.address, opts_.port));
-  }
+  http::ServerOptions http_opts;
+  http_opts.address = opts_.address;
+  http_opts.port = opts_.port;
+  http_opts.tls = std::move(tls_setup);
+  http_opts.workers = static_cast<size_t>(std::max(1, opts_.threads));
+  http_opts.max_body_bytes = kMaxObjectBytes;  // Kubernetes' request size limit
+  http_opts.error_response = [](int status, const std::string& message, http::Response& res) {
+    const char* reason = status == 413 ? "RequestEntityTooLarge" : status == 408 ? "Timeout" : "BadRequest";
+    res.status = status;
+    res.set_content(StatusObject(status, reason, message, nullptr).dump(), "application/json");
+  };
+  auto started = http::Server::Start(std::move(http_opts),
+                                    [this](const http::Request& req, http::Response& res) { Handle(req, res); });
+  if (!started.ok()) return started.status();
+  http_ = std::move(*started);
+  port_ = http_->port();
 
   // A kubeconfig for clients: the server, the CA to trust, the token.
   const std::string server = fmt::format("{}://{}:{}", opts_.tls ? "https" : "http",
@@ -168,7 +157,7 @@ Status ApiServer::Impl::Init() {
   }
   if (Status s = WriteFile(dir / "kubeconfig", api::ToYaml(kubeconfig), fs::perms::owner_read | fs::perms::owner_write); !s.ok()) return s;
 
-  serve_thread_ = std::thread([this] { http_->listen_after_bind(); });
+  watch_thread_ = std::thread([this] { WatchLoop(); });
   gc_thread_ = std::thread([this] { GarbageLoop(); });
   CSTOR_LOG_INFO("apiserver: serving {} (kubeconfig {})", server, (dir / "kubeconfig").string());
   return Status::Ok();
@@ -176,9 +165,9 @@ Status ApiServer::Impl::Init() {
 
 void ApiServer::Impl::Stop() {
   if (stopping_.exchange(true)) return;
-  if (store_) store_->Shutdown();  // open watches return
-  if (http_) http_->stop();
-  if (serve_thread_.joinable()) serve_thread_.join();
+  if (store_) store_->Shutdown();  // the watch hub wakes and ends every watch
+  if (watch_thread_.joinable()) watch_thread_.join();
+  if (http_) http_->Stop();
   if (gc_thread_.joinable()) gc_thread_.join();
   http_.reset();
   store_.reset();

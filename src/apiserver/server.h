@@ -40,7 +40,8 @@ struct ApiServerOptions {
   // looked for at this interval.
   std::chrono::seconds event_ttl{std::chrono::hours(1)};
   std::chrono::milliseconds event_sweep_interval{std::chrono::seconds(60)};
-  int threads = 64;                    // request threads (each open watch holds one)
+  // Threads that run requests. Open watches, followed logs and idle connections hold none.
+  int threads = 16;
   // CustomResourceDefinition manifests (YAML) applied at start; by default the ones from
   // deploy/crds, built into the binary.
   std::vector<std::string> crd_manifests;
@@ -48,7 +49,8 @@ struct ApiServerOptions {
 
 class ApiServer {
  public:
-  // Starting a server sets SIGPIPE to be ignored for the process (the HTTP library needs it).
+  // Starting a server sets SIGPIPE to be ignored for the process: a client that hangs up
+  // mid-response must end that response, not the process.
   static Result<std::unique_ptr<ApiServer>> Start(ApiServerOptions options);
   ~ApiServer();  // stops
 

@@ -1,4 +1,5 @@
-// Watches: an initial state, then the store's history, filtered per watch.
+// Watches: an initial state, then the store's history, filtered per watch and delivered
+// by one hub thread.
 #include "apiserver/impl.h"
 
 #include <chrono>
@@ -14,7 +15,8 @@ namespace cstor::apiserver {
 
 using nlohmann::json;
 
-// One open watch: what it selects, how it encodes, and where it is in the history.
+// One open watch: what it selects, how it encodes, where it is in the history, and the
+// stream its events go to.
 struct ApiServer::Impl::WatchState {
   ResourceDefPtr def;
   std::string ns;
@@ -23,9 +25,10 @@ struct ApiServer::Impl::WatchState {
   bool table = false;
   IncludeObject include = IncludeObject::kMetadata;
   bool bookmarks = false;
-  uint64_t revision = 0;
+  uint64_t revision = 0;             // every change up to here was seen
   std::vector<std::string> initial;  // encoded ADDED events to send first
   std::chrono::steady_clock::time_point deadline, last_bookmark;
+  std::shared_ptr<http::Stream> stream;
 
   bool Matches(const json& o) const {
     return labels.Matches(Meta(o).value("labels", json(nullptr))) && fields.Matches(o);
@@ -42,9 +45,41 @@ struct ApiServer::Impl::WatchState {
     }
     return event.dump() + "\n";
   }
+  // What this watch reports for a change, after its selectors: an object that stops
+  // matching is DELETED for it, one that starts matching is ADDED. Null: nothing.
+  const char* TypeOf(const StoredEvent& ev) const {
+    const bool now_matches = Matches(*ev.object);
+    const bool was_matching = ev.type == EventType::kModified && ev.previous ? Matches(*ev.previous)
+                                                                             : ev.type != EventType::kAdded && now_matches;
+    switch (ev.type) {
+      case EventType::kAdded: return now_matches ? "ADDED" : nullptr;
+      case EventType::kDeleted: return now_matches ? "DELETED" : nullptr;
+      case EventType::kModified:
+        if (now_matches) return was_matching ? "MODIFIED" : "ADDED";
+        return was_matching ? "DELETED" : nullptr;
+    }
+    return nullptr;
+  }
+  // Sends one change if this watch selects it; false once the client is gone.
+  bool Deliver(const StoredEvent& ev, std::string& object_text) {
+    if (ev.revision <= revision) return true;  // seen while catching up
+    revision = ev.revision;
+    if (!ns.empty() && ev.ns != ns) return true;
+    const char* type = TypeOf(ev);
+    if (type == nullptr) return true;
+    if (table) return stream->Write(Encode(type, *ev.object));
+    // Most watches want the object as stored: serialize it once for all of them.
+    if (object_text.empty()) object_text = ev.object->dump();
+    return stream->Write(fmt::format("{{\"type\":\"{}\",\"object\":{}}}\n", type, object_text));
+  }
+  void Expire(uint64_t current) {
+    json status = StatusObject(410, "Expired", fmt::format("too old resource version: {} ({})", revision, current), nullptr);
+    stream->Write(json{{"type", "ERROR"}, {"object", status}}.dump() + "\n");
+    stream->Finish();
+  }
 };
 
-void ApiServer::Impl::Watch(const Target& t, const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Watch(const Target& t, const http::Request& req, http::Response& res) {
   auto labels = LabelSelector::Parse(req.get_param_value("labelSelector"));
   if (!labels.ok()) throw BadRequest(labels.status().message());
   auto fields = ParseFieldSelector(*t.def, req);
@@ -78,76 +113,119 @@ void ApiServer::Impl::Watch(const Target& t, const httplib::Request& req, httpli
       throw BadRequest(fmt::format("invalid resourceVersion \"{}\"", rv));
     }
   }
-  res.set_chunked_content_provider(
-      "application/json;stream=watch", [st, this](size_t, httplib::DataSink& sink) {
-        // This runs outside Handle(): nothing may escape it.
-        try {
-          return StreamWatch(*st, sink);
-        } catch (const std::exception& e) {
-          CSTOR_LOG_ERROR("apiserver: a watch of {} ended: {}", st->def->plural, e.what());
-          return false;
-        }
-      });
+  res.set_stream("application/json;stream=watch", [this, st](std::shared_ptr<http::Stream> stream) {
+    st->stream = std::move(stream);
+    for (std::string& e : st->initial) {
+      if (!st->stream->Write(std::move(e))) return;
+    }
+    st->initial = {};
+    JoinWatch(st);
+  });
 }
 
-// Sends what the watch has not seen yet; false ends the response (the client went away).
-bool ApiServer::Impl::StreamWatch(WatchState& st, httplib::DataSink& sink) {
-  auto write = [&sink](const std::string& s) { return sink.write(s.data(), s.size()); };
-  if (!st.initial.empty()) {
-    for (const std::string& e : st.initial) {
-      if (!write(e)) return false;
-    }
-    st.initial.clear();
-    return true;
-  }
-  auto now = std::chrono::steady_clock::now();
-  if (stopping_ || now >= st.deadline) {
-    sink.done();
-    return true;
-  }
+void ApiServer::Impl::JoinWatch(const std::shared_ptr<WatchState>& st) {
+  MutexLock lock(&watch_mu_);
+  if (stopping_) return st->stream->Finish();
+  // Catch up from the watch's revision to the store's present; the hub delivers the rest
+  // and skips what was caught up here (Deliver ignores revisions already seen).
   bool too_old = false;
-  auto wait = std::min<std::chrono::milliseconds>(
-      std::chrono::milliseconds(500),
-      std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - now));
-  std::vector<StoredEvent> events = store_->EventsAfter(st.revision, wait, &too_old);
-  if (too_old) {
-    json status = StatusObject(
-        410, "Expired",
-        fmt::format("too old resource version: {} ({})", st.revision, store_->Revision()), nullptr);
-    write(json{{"type", "ERROR"}, {"object", status}}.dump() + "\n");
-    sink.done();
-    return true;
-  }
-  const std::string key = st.def->StorageKey();
+  std::vector<StoredEvent> events = store_->EventsAfter(st->revision, std::chrono::milliseconds(0), &too_old);
+  if (too_old) return st->Expire(store_->Revision());
   for (const StoredEvent& ev : events) {
-    st.revision = ev.revision;
-    if (ev.resource != key || (!st.ns.empty() && ev.ns != st.ns)) continue;
-    // Selector transitions: an object that stops matching is DELETED for this watch, one
-    // that starts matching is ADDED.
-    const bool now_matches = st.Matches(*ev.object);
-    const bool was_matching = ev.type == EventType::kModified && ev.previous
-                                  ? st.Matches(*ev.previous)
-                                  : ev.type != EventType::kAdded && now_matches;
-    const char* type = nullptr;
-    if (ev.type == EventType::kAdded && now_matches) type = "ADDED";
-    if (ev.type == EventType::kDeleted && now_matches) type = "DELETED";
-    if (ev.type == EventType::kModified) {
-      if (now_matches && was_matching) type = "MODIFIED";
-      if (now_matches && !was_matching) type = "ADDED";
-      if (!now_matches && was_matching) type = "DELETED";
+    if (ev.resource != st->def->StorageKey()) {
+      st->revision = ev.revision;
+      continue;
     }
-    if (type != nullptr && !write(st.Encode(type, *ev.object))) return false;
+    std::string text;
+    if (!st->Deliver(ev, text)) return;
   }
-  now = std::chrono::steady_clock::now();
-  if (st.bookmarks && now - st.last_bookmark >= opts_.bookmark_interval) {
-    st.last_bookmark = now;
-    json bookmark = {{"type", "BOOKMARK"},
-                     {"object", {{"kind", st.def->kind},
-                                 {"apiVersion", st.def->ApiVersion()},
-                                 {"metadata", {{"resourceVersion", std::to_string(st.revision)}}}}}};
-    if (!write(bookmark.dump() + "\n")) return false;
+  watches_[st->def->StorageKey()].push_back(st);
+}
+
+void ApiServer::Impl::Follow(std::function<bool()> poll) {
+  MutexLock lock(&watch_mu_);
+  followers_.push_back(std::move(poll));
+}
+
+void ApiServer::Impl::WatchLoop() {
+  uint64_t revision = store_->Revision();
+  {
+    MutexLock lock(&watch_mu_);
+    hub_revision_ = revision;
   }
-  return true;
+  auto last_housekeeping = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    bool too_old = false;
+    std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::milliseconds(200), &too_old);
+    MutexLock lock(&watch_mu_);
+    if (too_old) {
+      // The history moved past the hub (more changes than it keeps, between two wake-ups):
+      // every watch must relist, as after a compaction.
+      const uint64_t now_rev = store_->Revision();
+      CSTOR_LOG_WARN("apiserver: the watch hub fell behind the history at {} ({}); ending every watch", revision, now_rev);
+      for (auto& [key, list] : watches_) {
+        for (auto& st : list) st->Expire(now_rev);
+      }
+      watches_.clear();
+      revision = hub_revision_ = now_rev;
+      continue;
+    }
+    for (const StoredEvent& ev : events) {
+      auto it = watches_.find(ev.resource);
+      if (it == watches_.end()) continue;
+      std::string text;  // the object serialized, shared by the watches that want it so
+      for (auto& st : it->second) {
+        if (st->stream->Open() && !st->Deliver(ev, text)) st->stream->Finish();
+      }
+    }
+    if (!events.empty()) revision = hub_revision_ = events.back().revision;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_housekeeping >= std::chrono::milliseconds(100)) {
+      last_housekeeping = now;
+      WatchHousekeeping(revision);
+    }
+  }
+  MutexLock lock(&watch_mu_);
+  for (auto& [key, list] : watches_) {
+    for (auto& st : list) st->stream->Finish();
+  }
+  watches_.clear();
+  followers_.clear();  // each holds its stream; dropping it ends the stream at Stop
+}
+
+// Ends the watches that timed out or lost their client, sends bookmarks, polls followers.
+void ApiServer::Impl::WatchHousekeeping(uint64_t revision) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    auto& list = it->second;
+    std::erase_if(list, [&](const std::shared_ptr<WatchState>& st) {
+      if (!st->stream->Open()) return true;
+      if (now >= st->deadline) {
+        st->stream->Finish();
+        return true;
+      }
+      if (st->bookmarks && now - st->last_bookmark >= opts_.bookmark_interval) {
+        st->last_bookmark = now;
+        // Every change up to the hub's revision has been offered to this watch.
+        st->revision = std::max(st->revision, revision);
+        json bookmark = {{"type", "BOOKMARK"},
+                         {"object", {{"kind", st->def->kind},
+                                     {"apiVersion", st->def->ApiVersion()},
+                                     {"metadata", {{"resourceVersion", std::to_string(st->revision)}}}}}};
+        if (!st->stream->Write(bookmark.dump() + "\n")) return true;
+      }
+      return false;
+    });
+    it = list.empty() ? watches_.erase(it) : std::next(it);
+  }
+  std::erase_if(followers_, [](const std::function<bool()>& poll) {
+    try {
+      return !poll();
+    } catch (const std::exception& e) {
+      CSTOR_LOG_ERROR("apiserver: a followed stream ended: {}", e.what());
+      return true;
+    }
+  });
 }
 
 }  // namespace cstor::apiserver

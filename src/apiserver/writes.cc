@@ -51,8 +51,8 @@ void ApiServer::Impl::CheckTypes(const ResourceDef& def, const json& obj) const 
                                def.version, def.kind, r.errors.front().message));
 }
 
-void ApiServer::Impl::ValidateObject(const ResourceDef& def, json& obj, const httplib::Request* req,
-                                     httplib::Response* res, const json* old) const {
+void ApiServer::Impl::ValidateObject(const ResourceDef& def, json& obj, const http::Request* req,
+                                     http::Response* res, const json* old) const {
   std::vector<FieldError> errors = ValidateObjectMeta(Meta(obj), def.strategy->NameIsDnsLabel());
   if (!def.custom) {
     // What a typed decoder would not keep: dropped, with a warning, or refused if strict.
@@ -124,7 +124,7 @@ ObjectPtr ApiServer::Impl::Commit(const ResourceDef& def, const std::string& ns,
   return *r;
 }
 
-void ApiServer::Impl::Create(const Target& t, const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Create(const Target& t, const http::Request& req, http::Response& res) {
   const ResourceDef& def = *t.def;
   json obj = ParseBody(req, /*creating=*/true);
   CheckTypeMeta(def, obj);
@@ -206,8 +206,8 @@ std::optional<ClusterIpAllocator::Reservation> ApiServer::Impl::AllocateClusterI
 }
 
 Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& current, json next,
-                                       const std::string& sub, const httplib::Request* req,
-                                       httplib::Response* res) const {
+                                       const std::string& sub, const http::Request* req,
+                                       http::Response* res) const {
   json result;
   if (sub == "status") {
     result = current;
@@ -261,7 +261,7 @@ Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& curre
   return {Mutation::kPut, std::move(result)};
 }
 
-void ApiServer::Impl::Update(const Target& t, const httplib::Request& req, httplib::Response& res) {
+void ApiServer::Impl::Update(const Target& t, const http::Request& req, http::Response& res) {
   const ResourceDef& def = *t.def;
   json obj = ParseBody(req, /*creating=*/false);
   CheckTypeMeta(def, obj);
