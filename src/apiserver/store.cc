@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <fmt/format.h>
+
 #include "base/log.h"
 
 namespace cstor::apiserver {
@@ -67,6 +69,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, size_t histo
     }
   }
   if (Status s = store->Load(); !s.ok()) return s;
+  {
+    MutexLock writers(&store->write_mu_);
+    MutexLock readers(&store->mu_);
+    store->next_revision_ = store->revision_;
+  }
   return store;
 }
 
@@ -200,7 +207,16 @@ std::vector<std::pair<std::string, ObjectPtr>> Store::Snapshot() const {
   return out;
 }
 
-Status Store::Commit(const StoredEvent& ev, const std::string& key, const std::string* text) {
+// One mutation on its way to disk.
+struct Store::Pending {
+  StoredEvent ev;
+  std::string key;   // ObjectKey(ns, name)
+  std::string text;  // the object as stored
+  bool done = false;
+  Status result;
+};
+
+Status Store::CommitBatch(const std::vector<std::shared_ptr<Pending>>& batch) {
   auto bind_text = [](sqlite3_stmt* st, int i, const std::string& s) {
     sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
   };
@@ -210,79 +226,155 @@ Status Store::Commit(const StoredEvent& ev, const std::string& key, const std::s
     sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE;
   };
-  const std::string dumped = text ? *text : ev.object->dump();
+  if (commit_hook_) commit_hook_(batch.size());
   if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  bool ok;
-  if (ev.type == EventType::kDeleted) {
-    bind_text(del_, 1, ev.resource);
-    bind_text(del_, 2, key);
-    ok = run(del_);
-  } else {
-    bind_text(put_, 1, ev.resource);
-    bind_text(put_, 2, key);
-    sqlite3_bind_int64(put_, 3, static_cast<int64_t>(ev.revision));
-    bind_text(put_, 4, dumped);
-    ok = run(put_);
+  bool ok = true;
+  for (const auto& p : batch) {
+    const StoredEvent& ev = p->ev;
+    if (ev.type == EventType::kDeleted) {
+      bind_text(del_, 1, ev.resource);
+      bind_text(del_, 2, p->key);
+      ok = run(del_);
+    } else {
+      bind_text(put_, 1, ev.resource);
+      bind_text(put_, 2, p->key);
+      sqlite3_bind_int64(put_, 3, static_cast<int64_t>(ev.revision));
+      bind_text(put_, 4, p->text);
+      ok = run(put_);
+    }
+    sqlite3_bind_int64(log_, 1, static_cast<int64_t>(ev.revision));
+    sqlite3_bind_int(log_, 2, static_cast<int>(ev.type));
+    bind_text(log_, 3, ev.resource);
+    bind_text(log_, 4, ev.ns);
+    bind_text(log_, 5, p->text);
+    ok = ok && run(log_);
+    if (!ok) break;
   }
-  sqlite3_bind_int64(log_, 1, static_cast<int64_t>(ev.revision));
-  sqlite3_bind_int(log_, 2, static_cast<int>(ev.type));
-  bind_text(log_, 3, ev.resource);
-  bind_text(log_, 4, ev.ns);
-  bind_text(log_, 5, dumped);
-  ok = ok && run(log_);
-  if (ok && ev.revision % 256 == 0 && ev.revision > history_limit_) {
-    sqlite3_bind_int64(trim_, 1, static_cast<int64_t>(ev.revision - history_limit_));
+  // The history on disk is trimmed now and then, to what is kept in memory.
+  const uint64_t last = batch.back()->ev.revision, first = batch.front()->ev.revision;
+  if (ok && last / 256 != (first - 1) / 256 && last > history_limit_) {
+    sqlite3_bind_int64(trim_, 1, static_cast<int64_t>(last - history_limit_));
     ok = run(trim_);
   }
-  if (!ok) {
-    Status err = SqliteError(db_, "commit");
-    (void)Exec("ROLLBACK");
-    return err;
+  if (ok) {
+    if (Status s = Exec("COMMIT"); s.ok()) return s;
   }
-  return Exec("COMMIT");
+  Status err = SqliteError(db_, "commit");
+  (void)Exec("ROLLBACK");
+  return err;
+}
+
+void Store::Publish(const std::vector<std::shared_ptr<Pending>>& batch) {
+  MutexLock lock(&mu_);
+  for (const auto& p : batch) {
+    const StoredEvent& ev = p->ev;
+    auto& objects = objects_[ev.resource];
+    if (ev.type == EventType::kDeleted) {
+      objects.erase(p->key);
+    } else {
+      objects[p->key] = ev.object;
+    }
+    revision_ = ev.revision;
+    history_.push_back(ev);
+  }
+  while (history_.size() > history_limit_) history_.pop_front();
+  changed_.SignalAll();
 }
 
 Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& ns,
                                 const std::string& name,
                                 const std::function<Mutation(const nlohmann::json*)>& decide) {
-  MutexLock lock(&mu_);
-  auto& objects = objects_[resource];
   const std::string key = ObjectKey(ns, name);
-  auto it = objects.find(key);
-  ObjectPtr current = it == objects.end() ? nullptr : it->second;
+  MutexLock lock(&write_mu_);
+  // The newest state: this object's change still being committed, else the committed one.
+  ObjectPtr current;
+  if (auto p = pending_.find({resource, key}); p != pending_.end()) {
+    current = p->second.second;
+  } else {
+    current = Get(resource, ns, name);
+  }
   Mutation m = decide(current.get());
   if (m.kind == Mutation::kNone) return current;
   if (m.kind == Mutation::kDelete && !current) return Status::NotFound(key);
 
-  StoredEvent ev;
-  ev.revision = revision_ + 1;
+  auto pending = std::make_shared<Pending>();
+  StoredEvent& ev = pending->ev;
+  ev.revision = next_revision_ + 1;
   ev.resource = resource;
   ev.ns = ns;
+  ev.previous = current;  // as stored, for a snapshot read at an older revision
   if (m.kind == Mutation::kDelete) {
     ev.type = EventType::kDeleted;
     // The final state carries the revision of the deletion, as Kubernetes does.
     nlohmann::json last = *current;
     last["metadata"]["resourceVersion"] = std::to_string(ev.revision);
     ev.object = std::make_shared<const nlohmann::json>(std::move(last));
-    ev.previous = current;  // as stored, for a snapshot read at an older revision
   } else {
     ev.type = current ? EventType::kModified : EventType::kAdded;
     m.object["metadata"]["resourceVersion"] = std::to_string(ev.revision);
     ev.object = std::make_shared<const nlohmann::json>(std::move(m.object));
-    ev.previous = current;
   }
-  if (Status s = Commit(ev, key, nullptr); !s.ok()) return s;
+  pending->key = key;
+  pending->text = ev.object->dump();
+  next_revision_ = ev.revision;
+  pending_[{resource, key}] = {ev.revision, ev.type == EventType::kDeleted ? nullptr : ev.object};
+  queue_.push_back(pending);
 
-  revision_ = ev.revision;
-  if (ev.type == EventType::kDeleted) {
-    objects.erase(it);
-  } else {
-    objects[key] = ev.object;
+  while (!pending->done) {
+    if (committing_) {
+      committed_.Wait();
+      continue;
+    }
+    // This writer commits everything queued, its own change and those of the writers
+    // waiting behind it, in one transaction.
+    committing_ = true;
+    std::vector<std::shared_ptr<Pending>> batch = std::move(queue_);
+    queue_.clear();
+    write_mu_.Unlock();
+    Status s = CommitBatch(batch);
+    if (s.ok()) Publish(batch);
+    write_mu_.Lock();
+    committing_ = false;
+    ++commits_;
+    for (const auto& p : batch) {
+      p->done = true;
+      p->result = s;
+      auto it = pending_.find({p->ev.resource, p->key});
+      if (it != pending_.end() && it->second.first == p->ev.revision) pending_.erase(it);
+    }
+    if (!s.ok()) {
+      // Fence: what was queued meanwhile was decided on top of the changes that just
+      // failed. It fails with them, and deciding starts again from the committed state.
+      CSTOR_LOG_ERROR("apiserver store: a commit of {} changes failed: {}", batch.size(), s.ToString());
+      for (const auto& p : queue_) {
+        p->done = true;
+        p->result = Status::Unavailable("the store's commit failed: " + s.message());
+      }
+      queue_.clear();
+      pending_.clear();
+      MutexLock read(&mu_);
+      next_revision_ = revision_;
+    }
+    committed_.SignalAll();
   }
-  history_.push_back(ev);
-  while (history_.size() > history_limit_) history_.pop_front();
-  changed_.SignalAll();
+  if (!pending->result.ok()) return pending->result;
   return ev.object;
+}
+
+Status Store::LimitPagesForTesting(uint64_t pages) {
+  return Exec(fmt::format("PRAGMA max_page_count={}", pages).c_str());
+}
+
+void Store::SetCommitHookForTesting(std::function<void(size_t)> hook) { commit_hook_ = std::move(hook); }
+
+size_t Store::QueuedForTesting() const {
+  MutexLock lock(&write_mu_);
+  return queue_.size();
+}
+
+uint64_t Store::commits() const {
+  MutexLock lock(&write_mu_);
+  return commits_;
 }
 
 std::vector<StoredEvent> Store::EventsAfter(uint64_t revision, std::chrono::milliseconds timeout,

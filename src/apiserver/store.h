@@ -2,8 +2,16 @@
 // durability, plus the recent history of changes that watches are served from.
 //
 // Each change gets the next resourceVersion (one counter for the whole store, as etcd's
-// revision) and is committed, object and history row in one transaction, before the
-// caller hears of it; a restart reloads both, so watches resume from where they were.
+// revision) and is committed, object and history row, before the caller hears of it; a
+// restart reloads both, so watches resume from where they were.
+//
+// Writers commit in groups: a mutation decides on the newest state, committed or still
+// being committed, and joins the queue; one writer at a time takes the whole queue into
+// one SQLite transaction and one sync, so concurrent writers share an fsync. Readers see
+// only committed state and never wait for a sync: the committed state is published under
+// a short lock after the transaction is durable. When a transaction fails it is rolled
+// back, and every mutation queued behind it fails too (each decided on a state that will
+// now never exist); the next mutation starts again from the committed state.
 //
 // Thread-safe. Objects are immutable once stored (shared_ptr<const json>), so readers
 // copy pointers under the lock and serialize outside it.
@@ -77,9 +85,10 @@ class Store {
   // Every stored object of every resource (for garbage collection sweeps).
   std::vector<std::pair<std::string, ObjectPtr>> Snapshot() const;
 
-  // Runs `decide` on the current object (null when absent) under the store lock and
-  // commits what it returns. Exceptions from `decide` propagate with nothing changed.
-  // Returns the stored object (kPut), the deleted one (kDelete), or the current (kNone).
+  // Runs `decide` on the newest state of the object (null when absent), with other
+  // mutations held off, and commits what it returns. Exceptions from `decide` propagate
+  // with nothing changed. Returns the stored object (kPut), the deleted one (kDelete), or
+  // the current (kNone); an error when the commit failed (nothing of it is visible).
   Result<ObjectPtr> Mutate(const std::string& resource, const std::string& ns,
                            const std::string& name,
                            const std::function<Mutation(const nlohmann::json* current)>& decide);
@@ -91,16 +100,43 @@ class Store {
   // Wakes every EventsAfter waiter; they return at once from now on.
   void Shutdown();
 
+  // For tests. Caps the database file at `pages` pages (SQLite's max_page_count), so that
+  // a real commit fails with SQLITE_FULL; call it from the commit hook or with no write
+  // in flight. The hook runs before each transaction, given its size, on the writer that
+  // commits it, with no lock held.
+  Status LimitPagesForTesting(uint64_t pages);
+  void SetCommitHookForTesting(std::function<void(size_t batch)> hook);
+  size_t QueuedForTesting() const;
+  // Transactions committed or failed so far.
+  uint64_t commits() const;
+
  private:
   Store() = default;
   Status Exec(const char* sql);
   Status Load();
-  Status Commit(const StoredEvent& ev, const std::string& key, const std::string* text);
+  struct Pending;
+  // Writes `batch` in one transaction. Called by one writer at a time, without locks.
+  Status CommitBatch(const std::vector<std::shared_ptr<Pending>>& batch);
+  // Makes a committed batch visible to readers and watchers.
+  void Publish(const std::vector<std::shared_ptr<Pending>>& batch) EXCLUDES(mu_);
 
   static std::string ObjectKey(const std::string& ns, const std::string& name) {
     return ns + "/" + name;
   }
 
+  // Writers: decisions, the queue, and who commits. Never held during a sync.
+  mutable Mutex write_mu_ ACQUIRED_BEFORE(mu_);
+  CondVar committed_{&write_mu_};
+  uint64_t next_revision_ GUARDED_BY(write_mu_) = 0;  // the last revision handed out
+  // The newest state of objects with a change not yet committed (null: deleted), and the
+  // revision that made it.
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, ObjectPtr>> pending_ GUARDED_BY(write_mu_);
+  std::vector<std::shared_ptr<Pending>> queue_ GUARDED_BY(write_mu_);
+  bool committing_ GUARDED_BY(write_mu_) = false;
+  uint64_t commits_ GUARDED_BY(write_mu_) = 0;
+  std::function<void(size_t)> commit_hook_;  // set before writes start
+
+  // Committed state, for readers.
   mutable Mutex mu_;
   mutable CondVar changed_{&mu_};
   sqlite3* db_ = nullptr;

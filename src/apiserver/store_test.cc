@@ -1,11 +1,13 @@
 // The Store: objects and history in SQLite, revisions, paging, snapshots at an older
 // revision, watches' history, restarts.
 #include "apiserver/store.h"
+#include "base/mutex.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -440,6 +442,102 @@ TEST_F(StoreTest, ShutdownWakesAWaiter) {
   // Later waiters return at once too.
   bool too_old2 = true;
   EXPECT_THAT(store->EventsAfter(0, std::chrono::hours(1), &too_old2), IsEmpty());
+}
+
+// Waits (bounded) until `cond` holds.
+bool Within(const std::function<bool()>& cond) {
+  for (int i = 0; i < 2000 && !cond(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return cond();
+}
+
+TEST_F(StoreTest, WritersWaitingBehindACommitShareTheNextOne) {
+  auto store = OpenStore();
+  constexpr int kWriters = 16;
+  std::atomic<int> hooks{0};
+  std::vector<size_t> batches;
+  Mutex batches_mu;
+  store->SetCommitHookForTesting([&](size_t batch) {
+    {
+      MutexLock lock(&batches_mu);
+      batches.push_back(batch);
+    }
+    // The first transaction waits until every other writer has queued behind it.
+    if (hooks++ == 0) Within([&] { return store->QueuedForTesting() == kWriters - 1; });
+  });
+  std::vector<std::thread> writers;
+  for (int i = 0; i < kWriters; ++i) writers.emplace_back([&, i] { Put(*store, "ns", "v" + std::to_string(i)); });
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(store->commits(), 2u);
+  EXPECT_THAT(batches, ElementsAre(1u, size_t{kWriters - 1}));
+  // One revision each, no gap, all readable, and all there after a restart.
+  bool too_old = false;
+  EXPECT_EQ(store->EventsAfter(0, std::chrono::milliseconds(0), &too_old).size(), size_t{kWriters});
+  EXPECT_EQ(store->Revision(), uint64_t{kWriters});
+  store.reset();
+  store = OpenStore();
+  EXPECT_EQ(store->List(kVolumes, "", "", 0, nullptr).items.size(), size_t{kWriters});
+}
+
+TEST_F(StoreTest, ReadsDoNotWaitForACommit) {
+  auto store = OpenStore();
+  Put(*store, "ns", "old");
+  std::atomic<bool> entered{false}, release{false};
+  store->SetCommitHookForTesting([&](size_t) {
+    entered = true;
+    Within([&] { return release.load(); });
+  });
+  auto writer = std::async(std::launch::async, [&] { return Put(*store, "ns", "new"); });
+  ASSERT_TRUE(Within([&] { return entered.load(); }));
+  // The commit is held; reads answer, and see only what is committed.
+  EXPECT_NE(store->Get(kVolumes, "ns", "old"), nullptr);
+  EXPECT_EQ(store->Get(kVolumes, "ns", "new"), nullptr);
+  EXPECT_EQ(store->List(kVolumes, "", "", 0, nullptr).items.size(), 1u);
+  EXPECT_EQ(store->Revision(), 1u);
+  release = true;
+  EXPECT_NE(writer.get(), nullptr);
+  EXPECT_NE(store->Get(kVolumes, "ns", "new"), nullptr);
+}
+
+TEST_F(StoreTest, AFailedCommitTakesWhatWasQueuedBehindItAndLeavesNoTrace) {
+  auto store = OpenStore();
+  Put(*store, "ns", "before");
+  std::atomic<int> hooks{0};
+  store->SetCommitHookForTesting([&](size_t) {
+    if (hooks++ == 0) {
+      // While "big" waits to commit, an update of it is decided on top and queued. Then
+      // the disk fills: "big" cannot be written. A later transaction would have room.
+      Within([&] { return store->QueuedForTesting() == 1; });
+      ASSERT_TRUE(store->LimitPagesForTesting(1).ok());
+    } else {
+      ASSERT_TRUE(store->LimitPagesForTesting(1u << 30).ok());
+    }
+  });
+  auto big = std::async(std::launch::async, [&] {
+    return store->Mutate(kVolumes, "ns", "big", [](const json*) {
+      return Mutation{Mutation::kPut, {{"metadata", {{"name", "big"}, {"namespace", "ns"}}},
+                                       {"spec", {{"blob", std::string(1 << 20, 'x')}}}}};
+    });
+  });
+  ASSERT_TRUE(Within([&] { return hooks == 1; }));
+  auto update = store->Mutate(kVolumes, "ns", "big", [](const json* cur) {
+    EXPECT_NE(cur, nullptr);  // decided on the state being committed
+    json next = cur ? *cur : json::object();
+    next["spec"]["blob"] = "small";
+    return Mutation{Mutation::kPut, next};
+  });
+  EXPECT_FALSE(big.get().ok());
+  EXPECT_FALSE(update.ok()) << "an update of an object whose creation failed was committed";
+  EXPECT_EQ(store->Get(kVolumes, "ns", "big"), nullptr);
+  EXPECT_EQ(store->Revision(), 1u);
+  // The next write starts from the committed state, with the next revision.
+  store->SetCommitHookForTesting(nullptr);
+  ASSERT_TRUE(store->LimitPagesForTesting(1u << 30).ok());
+  EXPECT_EQ(Put(*store, "ns", "after")->at("metadata").value("resourceVersion", ""), "2");
+  bool too_old = false;
+  EXPECT_THAT(Revisions(store->EventsAfter(0, std::chrono::milliseconds(0), &too_old)), ElementsAre(1u, 2u));
+  store.reset();
+  store = OpenStore();
+  EXPECT_THAT(Names(store->List(kVolumes, "", "", 0, nullptr).items), ElementsAre("ns/after", "ns/before"));
 }
 
 }  // namespace
