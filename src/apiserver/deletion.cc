@@ -96,7 +96,7 @@ void ApiServer::Impl::DeleteCollection(const Target& t, const http::Request& req
   const LabelSelector& ls = *labels;
   const FieldSelector& fs = *fields;
   Store::Page page = store_->List(t.def->StorageKey(), t.ns, "", 0, [&](const json& o) {
-    return ls.Matches(Meta(o).value("labels", json(nullptr))) && fs.Matches(o);
+    return ls.Matches(LabelsOf(o)) && fs.Matches(o);
   });
   std::string policy = req.get_param_value("propagationPolicy");
   if (policy.empty()) policy = "Background";

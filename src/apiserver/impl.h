@@ -104,6 +104,7 @@ class ApiServer::Impl {
   void WriteJson(http::Response& res, int code, const nlohmann::json& body) const;
   nlohmann::json ListObject(const ResourceDef& def, const Store::Page& page, bool table,
                   IncludeObject include) const;
+  std::string ListText(const ResourceDef& def, const Store::Page& page) const;
   ResourceDefPtr FindDef(const std::string& storage_key) const;
   nlohmann::json OpenApi(const std::vector<std::string>& parts) const;
 

@@ -15,6 +15,14 @@ const json& Meta(const json& obj) {
   auto it = obj.find("metadata");
   return it != obj.end() && it->is_object() ? *it : kEmpty;
 }
+
+const json& LabelsOf(const json& obj) {
+  static const json kNull;
+  const json& meta = Meta(obj);
+  auto it = meta.find("labels");
+  return it == meta.end() ? kNull : *it;
+}
+
 std::string MetaString(const json& obj, const char* key) { return Meta(obj).value(key, ""); }
 bool IsDeleting(const json& obj) { return Meta(obj).contains("deletionTimestamp"); }
 

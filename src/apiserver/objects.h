@@ -19,6 +19,8 @@ std::string Now();
 
 // obj.metadata, or an empty object when it has none.
 const nlohmann::json& Meta(const nlohmann::json& obj);
+// metadata.labels, or null; without a copy.
+const nlohmann::json& LabelsOf(const nlohmann::json& obj);
 std::string MetaString(const nlohmann::json& obj, const char* key);
 bool IsDeleting(const nlohmann::json& obj);
 std::vector<std::string> Finalizers(const nlohmann::json& obj);

@@ -24,8 +24,9 @@ void ApiServer::Impl::Get(const Target& t, const http::Request& req, http::Respo
   WriteJson(res, 200, *obj);
 }
 
-json ApiServer::Impl::ListObject(const ResourceDef& def, const Store::Page& page, bool table,
-                                 IncludeObject include) const {
+namespace {
+
+json ListMeta(const Store::Page& page) {
   json meta = {{"resourceVersion", std::to_string(page.revision)}};
   if (!page.last_key.empty()) {
     // The continue token: the snapshot's revision and where the next page starts. Later
@@ -33,6 +34,14 @@ json ApiServer::Impl::ListObject(const ResourceDef& def, const Store::Page& page
     meta["continue"] = Base64Encode(json{{"rv", page.revision}, {"start", page.last_key}}.dump());
     meta["remainingItemCount"] = page.remaining;
   }
+  return meta;
+}
+
+}  // namespace
+
+json ApiServer::Impl::ListObject(const ResourceDef& def, const Store::Page& page, bool table,
+                                 IncludeObject include) const {
+  const json meta = ListMeta(page);
   if (table) {
     json rows = json::array();
     for (const ObjectPtr& o : page.items) rows.push_back(TableRow(def, *o, include));
@@ -43,6 +52,20 @@ json ApiServer::Impl::ListObject(const ResourceDef& def, const Store::Page& page
   for (const ObjectPtr& o : page.items) items.push_back(*o);
   return {{"kind", def.list_kind}, {"apiVersion", def.ApiVersion()}, {"metadata", meta},
           {"items", std::move(items)}};
+}
+
+std::string ApiServer::Impl::ListText(const ResourceDef& def, const Store::Page& page) const {
+  // The same document as ListObject, written out item by item: a list of ten thousand
+  // objects is not copied into one tree first.
+  std::string text = fmt::format(R"({{"apiVersion":{},"kind":{},"metadata":{},"items":[)",
+                                 json(def.ApiVersion()).dump(), json(def.list_kind).dump(), ListMeta(page).dump());
+  text.reserve(text.size() + page.items.size() * 1024);
+  for (size_t i = 0; i < page.items.size(); ++i) {
+    if (i > 0) text += ',';
+    text += page.items[i]->dump();
+  }
+  text += "]}";
+  return text;
 }
 
 void ApiServer::Impl::List(const Target& t, const http::Request& req, http::Response& res) {
@@ -95,16 +118,20 @@ void ApiServer::Impl::List(const Target& t, const http::Request& req, http::Resp
   const LabelSelector& ls = *labels;
   const FieldSelector& fs = *fields;
   bool too_old = false;
-  Store::Page page = store_->List(t.def->StorageKey(), t.ns, after, limit, [&](const json& o) {
-    return ls.Matches(Meta(o).value("labels", json(nullptr))) && fs.Matches(o);
-  }, at, &too_old);
+  std::function<bool(const json&)> filter;
+  if (!ls.empty() || !fs.empty()) {
+    filter = [&](const json& o) { return ls.Matches(LabelsOf(o)) && fs.Matches(o); };
+  }
+  Store::Page page = store_->List(t.def->StorageKey(), t.ns, after, limit, filter, at, &too_old);
   if (too_old) {
     throw ApiError(410, "Expired",
                    after.empty() ? fmt::format("too old resource version: {} ({})", at, store_->Revision())
                                  : "The provided continue parameter is too old to display a consistent "
                                    "list result. You can start a new list without the continue parameter.");
   }
-  WriteJson(res, 200, ListObject(*t.def, page, WantsTable(req), IncludeParam(req)));
+  if (WantsTable(req)) return WriteJson(res, 200, ListObject(*t.def, page, true, IncludeParam(req)));
+  res.status = 200;
+  res.set_content(ListText(*t.def, page), "application/json");
 }
 
 }  // namespace cstor::apiserver

@@ -147,7 +147,7 @@ Store::Page Store::List(const std::string& resource, const std::string& ns,
                         uint64_t at_revision, bool* too_old) const {
   Page page;
   if (too_old != nullptr) *too_old = false;
-  std::vector<std::pair<std::string, ObjectPtr>> candidates;
+  std::vector<ObjectPtr> candidates;
   {
     MutexLock lock(&mu_);
     page.revision = at_revision == 0 || at_revision >= revision_ ? revision_ : at_revision;
@@ -155,15 +155,12 @@ Store::Page Store::List(const std::string& resource, const std::string& ns,
     auto in_range = [&](const std::string& key) {
       return key.starts_with(prefix) && (after_key.empty() || key > after_key);
     };
-    std::map<std::string, ObjectPtr> objects;
-    if (auto r = objects_.find(resource); r != objects_.end()) {
-      auto it = after_key.empty() ? r->second.lower_bound(prefix) : r->second.upper_bound(after_key);
-      for (; it != r->second.end() && it->first.starts_with(prefix); ++it) objects.emplace_hint(objects.end(), *it);
-    }
+    // The state at an older revision: the objects changed since, as they were then (null:
+    // absent then), found by undoing the history newest first. Each needs the history to
+    // reach back to it and, for a modification, the state before (not kept across a
+    // restart).
+    std::map<std::string, ObjectPtr> then;
     if (page.revision < revision_) {
-      // The state at an older revision: undo the changes made since, newest first. Each
-      // needs the history to reach back to it and, for a modification, the state before
-      // (not kept across a restart).
       if (history_.empty() || history_.front().revision > page.revision + 1) {
         if (too_old != nullptr) *too_old = true;
         return {};
@@ -173,26 +170,47 @@ Store::Page Store::List(const std::string& resource, const std::string& ns,
         const std::string key = ObjectKey(ev->ns, (*ev->object)["metadata"].value("name", ""));
         if (!in_range(key)) continue;
         if (ev->type == EventType::kAdded) {
-          objects.erase(key);
+          then[key] = nullptr;
         } else if (ev->previous) {
-          objects[key] = ev->previous;
+          then[key] = ev->previous;
         } else {
           if (too_old != nullptr) *too_old = true;
           return {};
         }
       }
     }
-    candidates.assign(objects.begin(), objects.end());
+    // Merge the present with what differed then, both in key order.
+    static const std::map<std::string, ObjectPtr> kNone;
+    auto r = objects_.find(resource);
+    const auto& now = r == objects_.end() ? kNone : r->second;
+    auto it = after_key.empty() ? now.lower_bound(prefix) : now.upper_bound(after_key);
+    auto old = then.begin();
+    candidates.reserve(now.size());
+    while (true) {
+      const bool have_now = it != now.end() && it->first.starts_with(prefix);
+      if (!have_now && old == then.end()) break;
+      if (old != then.end() && (!have_now || old->first <= it->first)) {
+        if (have_now && old->first == it->first) ++it;
+        if (old->second) candidates.push_back(old->second);
+        ++old;
+      } else {
+        candidates.push_back(it->second);
+        ++it;
+      }
+    }
   }
   // Objects are immutable: filtering needs no lock.
-  for (auto& [key, obj] : candidates) {
+  for (ObjectPtr& obj : candidates) {
     if (filter && !filter(*obj)) continue;
     if (limit != 0 && page.items.size() == limit) {
       ++page.remaining;
       continue;
     }
-    page.items.push_back(obj);
-    if (limit != 0 && page.items.size() == limit) page.last_key = key;
+    page.items.push_back(std::move(obj));
+    if (limit != 0 && page.items.size() == limit) {
+      const nlohmann::json& meta = (*page.items.back())["metadata"];
+      page.last_key = ObjectKey(meta.value("namespace", ""), meta.value("name", ""));
+    }
   }
   if (page.remaining == 0) page.last_key.clear();
   return page;

@@ -31,7 +31,7 @@ struct ApiServer::Impl::WatchState {
   std::shared_ptr<http::Stream> stream;
 
   bool Matches(const json& o) const {
-    return labels.Matches(Meta(o).value("labels", json(nullptr))) && fields.Matches(o);
+    return labels.Matches(LabelsOf(o)) && fields.Matches(o);
   }
   std::string Encode(const char* type, const json& obj) const {
     json event = {{"type", type}};
