@@ -26,6 +26,10 @@
 
 namespace cstor::apiserver {
 
+// Writes to a stream, waiting (on the caller's thread, up to a minute) while much is still
+// unsent: for large bodies that must not be cut off for their size.
+bool WritePaced(http::Stream& stream, std::string data);
+
 class ApiServer::Impl {
  public:
   explicit Impl(ApiServerOptions options) : opts_(std::move(options)) {}

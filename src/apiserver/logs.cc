@@ -17,10 +17,16 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string ReadFrom(const fs::path& p, uint64_t offset) {
+std::string ReadFrom(const fs::path& p, uint64_t offset, size_t max = SIZE_MAX) {
   std::ifstream in(p, std::ios::binary);
   if (!in) return "";
   in.seekg(static_cast<std::streamoff>(offset));
+  if (max != SIZE_MAX) {
+    std::string out(max, '\0');
+    in.read(out.data(), static_cast<std::streamsize>(max));
+    out.resize(static_cast<size_t>(in.gcount()));
+    return out;
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -89,14 +95,18 @@ void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Resp
   const std::string key = t.def->StorageKey(), ns = t.ns, name = t.name, uid = MetaString(*pod, "uid");
   res.set_stream("text/plain", [this, text = std::move(text), offset, deadline, file, key, ns, name,
                                 uid](std::shared_ptr<http::Stream> stream) mutable {
-    if (!stream->Write(std::move(text))) return;
+    constexpr size_t kPiece = 1 << 20;
+    for (size_t at = 0; at < text.size(); at += kPiece) {
+      if (!WritePaced(*stream, text.substr(at, kPiece))) return;
+    }
     Follow([this, stream, offset, deadline, file, key, ns, name, uid]() mutable {
       if (!stream->Open()) return false;
       std::error_code size_ec;
       const uint64_t size = fs::file_size(file, size_ec);
       if (!size_ec && size < offset) offset = 0;
-      if (!size_ec && size > offset) {
-        std::string more = ReadFrom(file, offset);
+      // At most a megabyte a poll, and only while the client keeps up.
+      if (!size_ec && size > offset && stream->Backlog() < (4u << 20)) {
+        std::string more = ReadFrom(file, offset, 1 << 20);
         offset += more.size();
         if (!stream->Write(std::move(more))) return false;
       }

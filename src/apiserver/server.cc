@@ -119,6 +119,12 @@ Status ApiServer::Impl::Init() {
     tls_setup = [cert, key, ca = client_ca.cert_pem](SSL_CTX& ctx) { return SetUpTls(ctx, cert, key, ca); };
   }
 
+  // The watch hub delivers every change after this revision; a watch that joins once the
+  // server listens catches up from its own.
+  {
+    MutexLock lock(&watch_mu_);
+    hub_revision_ = store_->Revision();
+  }
   http::ServerOptions http_opts;
   http_opts.address = opts_.address;
   http_opts.port = opts_.port;

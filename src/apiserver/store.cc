@@ -304,13 +304,11 @@ Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& 
                                 const std::function<Mutation(const nlohmann::json*)>& decide) {
   const std::string key = ObjectKey(ns, name);
   MutexLock lock(&write_mu_);
-  // The newest state: this object's change still being committed, else the committed one.
-  ObjectPtr current;
-  if (auto p = pending_.find({resource, key}); p != pending_.end()) {
-    current = p->second.second;
-  } else {
-    current = Get(resource, ns, name);
-  }
+  // A change to this object still on its way to disk is waited for: every answer, a
+  // decision to change nothing included, rests on committed state. (Changes to other
+  // objects go on being queued meanwhile and share commits.)
+  while (pending_.count({resource, key})) committed_.Wait();
+  ObjectPtr current = Get(resource, ns, name);
   Mutation m = decide(current.get());
   if (m.kind == Mutation::kNone) return current;
   if (m.kind == Mutation::kDelete && !current) return Status::NotFound(key);
@@ -335,7 +333,7 @@ Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& 
   pending->key = key;
   pending->text = ev.object->dump();
   next_revision_ = ev.revision;
-  pending_[{resource, key}] = {ev.revision, ev.type == EventType::kDeleted ? nullptr : ev.object};
+  pending_[{resource, key}] = ev.revision;
   queue_.push_back(pending);
 
   while (!pending->done) {
@@ -349,8 +347,14 @@ Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& 
     std::vector<std::shared_ptr<Pending>> batch = std::move(queue_);
     queue_.clear();
     write_mu_.Unlock();
-    Status s = CommitBatch(batch);
-    if (s.ok()) Publish(batch);
+    Status s;
+    try {
+      s = CommitBatch(batch);
+    } catch (const std::exception& e) {
+      (void)Exec("ROLLBACK");
+      s = Status::Internal(std::string("commit: ") + e.what());
+    }
+    if (s.ok()) Publish(batch);  // durable now: what readers see must follow
     write_mu_.Lock();
     committing_ = false;
     ++commits_;
@@ -358,11 +362,12 @@ Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& 
       p->done = true;
       p->result = s;
       auto it = pending_.find({p->ev.resource, p->key});
-      if (it != pending_.end() && it->second.first == p->ev.revision) pending_.erase(it);
+      if (it != pending_.end() && it->second == p->ev.revision) pending_.erase(it);
     }
     if (!s.ok()) {
-      // Fence: what was queued meanwhile was decided on top of the changes that just
-      // failed. It fails with them, and deciding starts again from the committed state.
+      // Fence: what was queued meanwhile was given revisions after the ones that just
+      // failed. It fails with them (its clients retry), and revisions start again from
+      // the committed one, so that none is skipped.
       CSTOR_LOG_ERROR("apiserver store: a commit of {} changes failed: {}", batch.size(), s.ToString());
       for (const auto& p : queue_) {
         p->done = true;

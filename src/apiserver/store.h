@@ -5,13 +5,13 @@
 // revision) and is committed, object and history row, before the caller hears of it; a
 // restart reloads both, so watches resume from where they were.
 //
-// Writers commit in groups: a mutation decides on the newest state, committed or still
-// being committed, and joins the queue; one writer at a time takes the whole queue into
-// one SQLite transaction and one sync, so concurrent writers share an fsync. Readers see
-// only committed state and never wait for a sync: the committed state is published under
-// a short lock after the transaction is durable. When a transaction fails it is rolled
-// back, and every mutation queued behind it fails too (each decided on a state that will
-// now never exist); the next mutation starts again from the committed state.
+// Writers commit in groups: a mutation decides on the committed state (waiting for a
+// change to the same object still on its way to disk) and joins the queue; one writer at
+// a time takes the whole queue into one SQLite transaction and one sync, so concurrent
+// writers share an fsync. Readers see only committed state and never wait for a sync: the
+// committed state is published under a short lock after the transaction is durable. When
+// a transaction fails it is rolled back, and every mutation queued behind it fails too
+// (its revision followed the failed ones); revisions start again from the committed one.
 //
 // Thread-safe. Objects are immutable once stored (shared_ptr<const json>), so readers
 // copy pointers under the lock and serialize outside it.
@@ -85,7 +85,7 @@ class Store {
   // Every stored object of every resource (for garbage collection sweeps).
   std::vector<std::pair<std::string, ObjectPtr>> Snapshot() const;
 
-  // Runs `decide` on the newest state of the object (null when absent), with other
+  // Runs `decide` on the committed state of the object (null when absent), with other
   // mutations held off, and commits what it returns. Exceptions from `decide` propagate
   // with nothing changed. Returns the stored object (kPut), the deleted one (kDelete), or
   // the current (kNone); an error when the commit failed (nothing of it is visible).
@@ -128,9 +128,8 @@ class Store {
   mutable Mutex write_mu_ ACQUIRED_BEFORE(mu_);
   CondVar committed_{&write_mu_};
   uint64_t next_revision_ GUARDED_BY(write_mu_) = 0;  // the last revision handed out
-  // The newest state of objects with a change not yet committed (null: deleted), and the
-  // revision that made it.
-  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, ObjectPtr>> pending_ GUARDED_BY(write_mu_);
+  // Objects with a change not yet committed, and its revision.
+  std::map<std::pair<std::string, std::string>, uint64_t> pending_ GUARDED_BY(write_mu_);
   std::vector<std::shared_ptr<Pending>> queue_ GUARDED_BY(write_mu_);
   bool committing_ GUARDED_BY(write_mu_) = false;
   uint64_t commits_ GUARDED_BY(write_mu_) = 0;

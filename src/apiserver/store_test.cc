@@ -504,8 +504,8 @@ TEST_F(StoreTest, AFailedCommitTakesWhatWasQueuedBehindItAndLeavesNoTrace) {
   std::atomic<int> hooks{0};
   store->SetCommitHookForTesting([&](size_t) {
     if (hooks++ == 0) {
-      // While "big" waits to commit, an update of it is decided on top and queued. Then
-      // the disk fills: "big" cannot be written. A later transaction would have room.
+      // While "big" waits to commit, "next" is queued behind it with the revision after.
+      // Then the disk fills: "big" cannot be written. A later transaction would have room.
       Within([&] { return store->QueuedForTesting() == 1; });
       ASSERT_TRUE(store->LimitPagesForTesting(1).ok());
     } else {
@@ -519,14 +519,11 @@ TEST_F(StoreTest, AFailedCommitTakesWhatWasQueuedBehindItAndLeavesNoTrace) {
     });
   });
   ASSERT_TRUE(Within([&] { return hooks == 1; }));
-  auto update = store->Mutate(kVolumes, "ns", "big", [](const json* cur) {
-    EXPECT_NE(cur, nullptr);  // decided on the state being committed
-    json next = cur ? *cur : json::object();
-    next["spec"]["blob"] = "small";
-    return Mutation{Mutation::kPut, next};
+  auto next = store->Mutate(kVolumes, "ns", "next", [](const json*) {
+    return Mutation{Mutation::kPut, {{"metadata", {{"name", "next"}, {"namespace", "ns"}}}}};
   });
   EXPECT_FALSE(big.get().ok());
-  EXPECT_FALSE(update.ok()) << "an update of an object whose creation failed was committed";
+  EXPECT_FALSE(next.ok()) << "a write numbered after a failed commit was committed";
   EXPECT_EQ(store->Get(kVolumes, "ns", "big"), nullptr);
   EXPECT_EQ(store->Revision(), 1u);
   // The next write starts from the committed state, with the next revision.
@@ -538,6 +535,31 @@ TEST_F(StoreTest, AFailedCommitTakesWhatWasQueuedBehindItAndLeavesNoTrace) {
   store.reset();
   store = OpenStore();
   EXPECT_THAT(Names(store->List(kVolumes, "", "", 0, nullptr).items), ElementsAre("ns/after", "ns/before"));
+}
+
+TEST_F(StoreTest, AnAnswerAboutAnObjectWaitsForItsChangeInFlight) {
+  auto store = OpenStore();
+  std::atomic<bool> entered{false}, release{false};
+  store->SetCommitHookForTesting([&](size_t) {
+    entered = true;
+    Within([&] { return release.load(); });
+  });
+  auto writer = std::async(std::launch::async, [&] { return Put(*store, "ns", "a"); });
+  ASSERT_TRUE(Within([&] { return entered.load(); }));
+  // A decision to change nothing (a no-op update) about "a" while its creation commits.
+  auto noop = std::async(std::launch::async, [&] {
+    return store->Mutate(kVolumes, "ns", "a", [](const json*) { return Mutation{}; });
+  });
+  if (noop.wait_for(std::chrono::milliseconds(200)) == std::future_status::ready) {
+    // Answered while the creation is not committed: only right if readers see it too.
+    EXPECT_NE(store->Get(kVolumes, "ns", "a"), nullptr) << "an answer showed state not yet committed";
+  }
+  release = true;
+  ASSERT_NE(writer.get(), nullptr);
+  auto answer = noop.get();
+  ASSERT_TRUE(answer.ok());
+  ASSERT_NE(*answer, nullptr);
+  EXPECT_EQ((**answer)["metadata"]["resourceVersion"], "1");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "apiserver/impl.h"
 
 #include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -116,7 +117,7 @@ void ApiServer::Impl::Watch(const Target& t, const http::Request& req, http::Res
   res.set_stream("application/json;stream=watch", [this, st](std::shared_ptr<http::Stream> stream) {
     st->stream = std::move(stream);
     for (std::string& e : st->initial) {
-      if (!st->stream->Write(std::move(e))) return;
+      if (!WritePaced(*st->stream, std::move(e))) return;
     }
     st->initial = {};
     JoinWatch(st);
@@ -147,16 +148,49 @@ void ApiServer::Impl::Follow(std::function<bool()> poll) {
   followers_.push_back(std::move(poll));
 }
 
+bool WritePaced(http::Stream& stream, std::string data) {
+  // Large bodies (a watch's initial state, a log) go out as the client takes them, instead
+  // of piling up past the stream's backlog limit and getting cut off.
+  constexpr size_t kHighWater = 4 << 20;
+  for (int waited = 0; stream.Backlog() > kHighWater && stream.Open(); ++waited) {
+    if (waited > 60'000) return false;  // a minute without progress: give up on the client
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return stream.Write(std::move(data));
+}
+
 void ApiServer::Impl::WatchLoop() {
-  uint64_t revision = store_->Revision();
+  uint64_t revision = 0;
   {
     MutexLock lock(&watch_mu_);
-    hub_revision_ = revision;
+    revision = hub_revision_;
   }
   auto last_housekeeping = std::chrono::steady_clock::now();
   while (!stopping_) {
     bool too_old = false;
     std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::milliseconds(200), &too_old);
+    const auto now = std::chrono::steady_clock::now();
+    const bool housekeeping = now - last_housekeeping >= std::chrono::milliseconds(100);
+    if (housekeeping) {
+      last_housekeeping = now;
+      // Followed logs read files: not under the hub's lock.
+      std::vector<std::function<bool()>> followers;
+      {
+        MutexLock lock(&watch_mu_);
+        followers.swap(followers_);
+      }
+      std::erase_if(followers, [](const std::function<bool()>& poll) {
+        try {
+          return !poll();
+        } catch (const std::exception& e) {
+          CSTOR_LOG_ERROR("apiserver: a followed stream ended: {}", e.what());
+          return true;
+        }
+      });
+      MutexLock lock(&watch_mu_);
+      followers_.insert(followers_.end(), std::make_move_iterator(followers.begin()),
+                        std::make_move_iterator(followers.end()));
+    }
     MutexLock lock(&watch_mu_);
     if (too_old) {
       // The history moved past the hub (more changes than it keeps, between two wake-ups):
@@ -175,15 +209,16 @@ void ApiServer::Impl::WatchLoop() {
       if (it == watches_.end()) continue;
       std::string text;  // the object serialized, shared by the watches that want it so
       for (auto& st : it->second) {
-        if (st->stream->Open() && !st->Deliver(ev, text)) st->stream->Finish();
+        try {
+          if (st->stream->Open() && !st->Deliver(ev, text)) st->stream->Finish();
+        } catch (const std::exception& e) {
+          CSTOR_LOG_ERROR("apiserver: a watch of {} ended: {}", st->def->plural, e.what());
+          st->stream->Finish();
+        }
       }
     }
     if (!events.empty()) revision = hub_revision_ = events.back().revision;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_housekeeping >= std::chrono::milliseconds(100)) {
-      last_housekeeping = now;
-      WatchHousekeeping(revision);
-    }
+    if (housekeeping) WatchHousekeeping(revision);
   }
   MutexLock lock(&watch_mu_);
   for (auto& [key, list] : watches_) {
@@ -193,7 +228,7 @@ void ApiServer::Impl::WatchLoop() {
   followers_.clear();  // each holds its stream; dropping it ends the stream at Stop
 }
 
-// Ends the watches that timed out or lost their client, sends bookmarks, polls followers.
+// Ends the watches that timed out or lost their client, and sends bookmarks.
 void ApiServer::Impl::WatchHousekeeping(uint64_t revision) {
   const auto now = std::chrono::steady_clock::now();
   for (auto it = watches_.begin(); it != watches_.end();) {
@@ -218,14 +253,6 @@ void ApiServer::Impl::WatchHousekeeping(uint64_t revision) {
     });
     it = list.empty() ? watches_.erase(it) : std::next(it);
   }
-  std::erase_if(followers_, [](const std::function<bool()>& poll) {
-    try {
-      return !poll();
-    } catch (const std::exception& e) {
-      CSTOR_LOG_ERROR("apiserver: a followed stream ended: {}", e.what());
-      return true;
-    }
-  });
 }
 
 }  // namespace cstor::apiserver

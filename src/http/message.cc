@@ -173,7 +173,12 @@ std::optional<ParseError> ParseRequestHead(std::string_view head, Request& req) 
     if (colon == std::string_view::npos || colon == 0) return ParseError{400, "malformed header field"};
     const std::string_view name = field.substr(0, colon);
     if (!std::all_of(name.begin(), name.end(), IsTokenChar)) return ParseError{400, "malformed header name"};
-    req.headers.emplace(std::string(name), std::string(Trim(field.substr(colon + 1))));
+    const std::string_view value = Trim(field.substr(colon + 1));
+    // A bare CR, LF or NUL in a value is how one request is read as two (RFC 9110 5.5).
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+      return ParseError{400, "invalid character in a header value"};
+    }
+    req.headers.emplace(std::string(name), std::string(value));
   }
   return std::nullopt;
 }

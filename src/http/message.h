@@ -51,6 +51,9 @@ class Stream {
   virtual void Finish() = 0;
   // False once Write would fail.
   virtual bool Open() const = 0;
+  // Bytes written and not yet sent. A writer with much to send (a large initial state, a
+  // long log) waits while this is high rather than be cut off for it.
+  virtual size_t Backlog() const = 0;
 };
 
 struct Response {

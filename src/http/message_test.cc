@@ -38,7 +38,8 @@ TEST(HttpMessageTest, RefusesMalformedHeads) {
   for (const char* head : {"GET", "GET /", "GET  / HTTP/1.1", "GET / HTTP/1.1 x", "G(T / HTTP/1.1",
                            "GET http://x/ HTTP/1.1", "GET / HTTP/1.1\r\n folded: x",
                            "GET / HTTP/1.1\r\nNo colon", "GET / HTTP/1.1\r\nBad Name: x",
-                           "GET /%zz HTTP/1.1", "GET /?a=%4 HTTP/1.1"}) {
+                           "GET /%zz HTTP/1.1", "GET /?a=%4 HTTP/1.1", "GET / HTTP/1.1\r\nX: a\nB: c",
+                           "GET / HTTP/1.1\r\nX: a\rb"}) {
     Request req;
     auto err = ParseRequestHead(head, req);
     ASSERT_TRUE(err) << head;

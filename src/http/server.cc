@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <strings.h>
 #include <thread>
@@ -56,6 +57,8 @@ class StreamImpl final : public Stream {
 
   bool Write(std::string data) override {
     if (data.empty()) return Open();
+    // Under one lock with Finish, so that no chunk is posted after the last one.
+    std::lock_guard<std::mutex> lock(mu_);
     auto conn = conn_.lock();
     if (!conn || !open_ || conn->closed) {
       open_ = false;
@@ -74,6 +77,7 @@ class StreamImpl final : public Stream {
   }
 
   void Finish() override {
+    std::lock_guard<std::mutex> lock(mu_);
     if (open_.exchange(false)) {
       if (auto conn = conn_.lock()) asio::post(io_, [conn] { conn->FinishStream(); });
     }
@@ -84,12 +88,18 @@ class StreamImpl final : public Stream {
     return open_ && conn && !conn->closed;
   }
 
+  size_t Backlog() const override {
+    auto conn = conn_.lock();
+    return conn ? conn->backlog.load() : 0;
+  }
+
   void Cut() { open_ = false; }
 
  private:
   std::weak_ptr<ConnectionBase> conn_;
   asio::io_context& io_;
   size_t limit_;
+  std::mutex mu_;
   std::atomic<bool> open_{true};
 };
 
@@ -230,7 +240,9 @@ class Connection final : public ConnectionBase {
   }
 
  private:
-  enum class Phase { kHead, kBody, kHandling, kStreaming };
+  // kLinger: after refusing a request, input is read and dropped for a moment so that the
+  // client sees the answer rather than a reset from unread data.
+  enum class Phase { kHead, kBody, kHandling, kStreaming, kLinger };
 
   std::shared_ptr<Connection> Self() { return std::static_pointer_cast<Connection>(shared_from_this()); }
 
@@ -272,7 +284,13 @@ class Connection final : public ConnectionBase {
     req_->client_certificate = client_certificate_;
     chunked_.reset();
     if (buffer_.capacity() > 64 * 1024 && buffer_.size() < kReadSize) buffer_.shrink_to_fit();
-    SetDeadline(Clock::now() + (buffer_.empty() ? server_.opts_.idle_timeout : server_.opts_.head_timeout));
+    // Idle time counts once the response has gone out (WriteQueued), not while a slow
+    // client reads it.
+    if (!buffer_.empty()) {
+      SetDeadline(Clock::now() + server_.opts_.head_timeout);
+    } else {
+      SetDeadline(writing_ || !out_.empty() ? kNever : Clock::now() + server_.opts_.idle_timeout);
+    }
     Parse();
   }
 
@@ -284,7 +302,17 @@ class Connection final : public ConnectionBase {
     if (!read_buf_) read_buf_ = std::make_unique<char[]>(kReadSize);
     socket_.async_read_some(asio::buffer(read_buf_.get(), kReadSize), [self = Self()](std::error_code ec, size_t n) {
       self->reading_ = false;
-      if (ec || self->closed) return self->Close();
+      if (self->closed) return;
+      if (ec) {
+        // A client that stops sending may still read: what it asked for goes out first.
+        const bool owed = self->phase_ == Phase::kHandling || self->writing_ || !self->out_.empty();
+        if (ec == asio::error::eof && owed && self->phase_ != Phase::kStreaming && self->phase_ != Phase::kLinger) {
+          self->peer_closed_ = true;
+          self->close_after_write_ = true;
+          return;
+        }
+        return self->Close();
+      }
       const bool first = self->buffer_.empty() && n > 0;
       self->buffer_.append(self->read_buf_.get(), n);
       self->OnRead(first);
@@ -304,6 +332,11 @@ class Connection final : public ConnectionBase {
         // Reads go on while streaming only to notice a client that leaves; a client that
         // sends on and on is not served.
         if (buffer_.size() > server_.opts_.max_head_bytes) return Close();
+        return ReadMore();
+      case Phase::kLinger:
+        lingered_ += buffer_.size();
+        buffer_.clear();
+        if (lingered_ > 256 * 1024) return Close();
         return ReadMore();
     }
   }
@@ -377,13 +410,18 @@ class Connection final : public ConnectionBase {
         self->Send(FormatHead(*res, /*chunked=*/true, self->keep_alive_, 0));
         self->ReadMore();
       });
-      res->stream(stream);
+      try {
+        res->stream(stream);
+      } catch (const std::exception& e) {
+        CSTOR_LOG_ERROR("http: starting the stream of {} {}: {}", req->method, req->path, e.what());
+        stream->Finish();
+      }
     });
   }
 
   void Respond(const Request& req, const Response& res) {
     if (closed) return;
-    const bool keep = keep_alive_ && !server_.stopping_;
+    const bool keep = keep_alive_ && !server_.stopping_ && !peer_closed_;
     std::string head = FormatHead(res, false, keep, res.body.size());
     if (req.method != "HEAD") head += res.body;
     Send(std::move(head));
@@ -404,6 +442,16 @@ class Connection final : public ConnectionBase {
     phase_ = Phase::kHandling;
     Send(FormatHead(res, false, false, res.body.size()) + res.body);
     close_after_write_ = true;
+    linger_ = true;
+  }
+
+  void Linger() {
+    phase_ = Phase::kLinger;
+    std::error_code ec;
+    socket_.lowest_layer().shutdown(tcp::socket::shutdown_send, ec);
+    buffer_.clear();
+    SetDeadline(Clock::now() + std::chrono::seconds(1));
+    ReadMore();
   }
 
   void WriteQueued() {
@@ -425,7 +473,10 @@ class Connection final : public ConnectionBase {
       while (b > 0 && !self->backlog.compare_exchange_weak(b, b > n ? b - n : 0)) {
       }
       if (!self->out_.empty()) return self->WriteQueued();
-      if (self->close_after_write_) self->Close();
+      if (self->close_after_write_) return self->linger_ && !self->peer_closed_ ? self->Linger() : self->Close();
+      if (self->phase_ == Phase::kHead && self->buffer_.empty()) {
+        self->SetDeadline(Clock::now() + self->server_.opts_.idle_timeout);
+      }
     });
   }
 
@@ -444,6 +495,9 @@ class Connection final : public ConnectionBase {
   bool reading_ = false;
   bool writing_ = false;
   bool close_after_write_ = false;
+  bool linger_ = false;       // drain input before closing (after a refusal)
+  bool peer_closed_ = false;  // the client sent EOF
+  size_t lingered_ = 0;
   std::deque<std::string> out_;
   std::vector<std::string> batch_;
   std::shared_ptr<StreamImpl> stream_;

@@ -41,6 +41,7 @@ class HttpServerTest : public ::testing::Test {
       return;
     }
     if (req.path == "/slow") std::this_thread::sleep_for(200ms);
+    if (req.path == "/big") return res.set_content(std::string(16 << 20, 'b') + "END", "text/plain");
     res.set_content(fmt::format("{} {} [{}] q={}", req.method, req.path, req.body, req.get_param_value("q")), "text/plain");
   }
 
@@ -90,6 +91,28 @@ TEST_F(HttpServerTest, ChunkedBodiesAndExpectContinue) {
   EXPECT_NE(e.ReadUntil("100 Continue").find("HTTP/1.1 100 Continue\r\n\r\n"), std::string::npos);
   e.Send("xyz");
   EXPECT_NE(e.ReadUntil("[xyz]").find("POST /y [xyz]"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, AClientThatStopsSendingStillGetsItsAnswer) {
+  Serve();
+  RawClient c(server_->port());
+  c.Send("GET /big HTTP/1.1\r\n\r\n");
+  c.ShutdownWrite();  // a half-close, as some clients and proxies do after their request
+  std::this_thread::sleep_for(200ms);  // the answer is larger than the socket buffers
+  EXPECT_NE(c.ReadUntil("END").find("END"), std::string::npos) << "the answer was cut short";
+  EXPECT_TRUE(c.Closed());
+}
+
+TEST_F(HttpServerTest, ARefusalIsReadEvenWhenTheClientSendsTheBodyAnyway) {
+  ServerOptions o;
+  o.max_body_bytes = 1000;
+  Serve(o);
+  RawClient c(server_->port());
+  // The body follows at once, unread by the server; its answer must not be lost to a reset.
+  c.Send("POST /x HTTP/1.1\r\nContent-Length: 200000\r\n\r\n" + std::string(200000, 'a'));
+  std::this_thread::sleep_for(200ms);  // long enough for a reset to arrive, had there been one
+  EXPECT_NE(c.ReadUntil("\r\n\r\n").find("HTTP/1.1 413 "), std::string::npos) << c.received();
+  EXPECT_TRUE(c.Closed());
 }
 
 TEST_F(HttpServerTest, OversizedHeadsAndBodiesAreRefusedAndTheConnectionClosed) {

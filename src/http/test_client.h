@@ -58,6 +58,7 @@ class RawClient {
     return eof_;
   }
   void Shutdown() { shutdown(fd_, SHUT_RDWR); }
+  void ShutdownWrite() { shutdown(fd_, SHUT_WR); }
   const std::string& received() const { return got_; }
   int fd() const { return fd_; }
 
