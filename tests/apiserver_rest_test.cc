@@ -113,7 +113,7 @@ TEST_F(RestTest, StrategicMergePatchesMergeListsByKeyOnBuiltInKinds) {
   Reply custom = Send("PATCH", "/apis/cstor.openebs.io/v1/namespaces/openebs/cstorvolumes/vol",
                       {{"spec", {{"capacity", "20Gi"}}}}, "application/strategic-merge-patch+json");
   EXPECT_EQ(custom.code, 415);
-  EXPECT_THAT(custom.body["message"].get<std::string>(), HasSubstr("application/merge-patch+json (got"));
+  EXPECT_THAT(custom.body["message"].get<std::string>(), HasSubstr("application/apply-patch+yaml (got"));
 }
 
 }  // namespace

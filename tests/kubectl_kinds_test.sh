@@ -2,8 +2,8 @@
 # The built-in kinds through several kubectl versions against `cstor apiserver`: the
 # `kubectl create` commands that send protobuf bodies (namespace, configmap, secret,
 # deployment, service, serviceaccount, RBAC), Service cluster IPs and table columns,
-# strategic merge patches (kubectl patch's default) and a changed client-side re-apply of
-# a Deployment and a Service, `kubectl explain` (OpenAPI v2 for kubectl up to 1.28, v3
+# strategic merge patches (kubectl patch's default), a changed client-side re-apply of
+# a Deployment and a Service, server-side apply (removal, conflicts, force), `kubectl explain` (OpenAPI v2 for kubectl up to 1.28, v3
 # after), `kubectl logs`, and `get` of every kind.
 #   kubectl_kinds_test.sh PATH_TO_CSTOR [KUBECTL...]
 # Without KUBECTLs: the system kubectl and the oldest and newest of the versions the
@@ -99,6 +99,37 @@ YAML
     -p '{"spec":{"template":{"spec":{"containers":[{"name":"main","env":[{"name":"B","value":"2"}]}]}}}}'
   [[ $(get '{.spec.template.spec.containers[0].env[*].name}' deployment app -n "$ns") == "A B" ]] &&
     pass || fail "strategic merge: env is not A B"
+
+  # Server-side apply: creates, owns its fields, removes what a re-apply drops, and
+  # conflicts on a field another manager changed unless forced; a custom resource too.
+  sed -e "s/name: app, namespace: $ns/name: ssa, namespace: $ns/" -e 's/app: app/app: ssa/g' \
+    -e 's/^kind: Deployment$/kind: Deployment/' "$dir/app.yaml" | awk '/^---$/{exit} {print}' >"$dir/ssa.yaml"
+  sed -i 's/^metadata: {name: ssa, namespace: \(.*\)}$/metadata: {name: ssa, namespace: \1, labels: {tier: front}}/' "$dir/ssa.yaml"
+  expect 0 'deployment.apps/ssa serverside-applied' -- apply --server-side -f "$dir/ssa.yaml"
+  expect 0 'manager: kubectl' -- get deployment ssa -n "$ns" -o yaml --show-managed-fields
+  expect 0 'operation: Apply' -- get deployment ssa -n "$ns" -o yaml --show-managed-fields
+  sed -e '/name: side/d' -e 's/, labels: {tier: front}//' "$dir/ssa.yaml" >"$dir/ssa2.yaml"
+  expect 0 'deployment.apps/ssa serverside-applied' -- apply --server-side -f "$dir/ssa2.yaml"
+  [[ $(get '{.spec.template.spec.containers[*].name}/{.metadata.labels.tier}' deployment ssa -n "$ns") == main/ ]] &&
+    pass || fail "server-side re-apply did not remove the dropped container and label"
+  expect 0 'deployment.apps/ssa patched' -- patch deployment ssa -n "$ns" --field-manager=autoscaler -p '{"spec":{"replicas":4}}'
+  sed 's/replicas: 0/replicas: 2/' "$dir/ssa2.yaml" >"$dir/ssa3.yaml"
+  expect 1 'conflict with "autoscaler".*\.spec\.replicas' -- apply --server-side -f "$dir/ssa3.yaml"
+  [[ $(get '{.spec.replicas}' deployment ssa -n "$ns") == 4 ]] && pass || fail "a conflicting apply changed replicas"
+  expect 0 'deployment.apps/ssa serverside-applied' -- apply --server-side --force-conflicts -f "$dir/ssa3.yaml"
+  [[ $(get '{.spec.replicas}' deployment ssa -n "$ns") == 2 ]] && pass || fail "a forced apply did not set replicas"
+  cat >"$dir/pool.yaml" <<YAML
+apiVersion: cstor.openebs.io/v1
+kind: CStorPoolCluster
+metadata: {name: ssa-$version, namespace: $ns}
+spec:
+  pools:
+  - nodeSelector: {kubernetes.io/hostname: node-1}
+    dataRaidGroups: [{blockDevices: [{blockDeviceName: bd-1}]}]
+    poolConfig: {dataRaidGroupType: stripe}
+YAML
+  expect 0 "cstorpoolcluster.cstor.openebs.io/ssa-$version serverside-applied" -- apply --server-side -f "$dir/pool.yaml"
+  expect 0 "cstorpoolcluster.cstor.openebs.io/ssa-$version serverside-applied" -- apply --server-side -f "$dir/pool.yaml"
 
   # explain reads the OpenAPI document (v2 up to kubectl 1.28, v3 after): a CRD's fields in
   # full, a built-in kind by name.

@@ -63,11 +63,16 @@ class ApiServer::Impl {
   void JoinWatch(const std::shared_ptr<WatchState>& st);
   void WatchLoop();
   void WatchHousekeeping(uint64_t revision) REQUIRES(watch_mu_);
-  // Runs `poll` on the hub's thread every few hundred milliseconds until it returns false.
+  // Runs `poll` on the hub's thread about every 100 ms until it returns false.
   void Follow(std::function<bool()> poll);
   // pods/log: a container's log file from the node runtime, whole, its tail, or followed.
   void Logs(const Target& t, const http::Request& req, http::Response& res);
   void Create(const Target& t, const http::Request& req, http::Response& res);
+  // Stores a new object; `managed` sets its managedFields (an apply), else the create is
+  // recorded as its manager's update.
+  void CreateObject(const Target& t, nlohmann::json obj, const http::Request& req, http::Response& res,
+                    const nlohmann::json* managed = nullptr);
+  void ServerSideApply(const Target& t, const http::Request& req, http::Response& res);
   void Update(const Target& t, const http::Request& req, http::Response& res);
   void Patch(const Target& t, const http::Request& req, http::Response& res);
   void Delete(const Target& t, const http::Request& req, http::Response& res);
@@ -87,7 +92,7 @@ class ApiServer::Impl {
                                                                    nlohmann::json& obj);
   Mutation FinishUpdate(const ResourceDef& def, const nlohmann::json& current, nlohmann::json next,
                         const std::string& sub, const http::Request* req,
-                        http::Response* res) const;
+                        http::Response* res, bool track = true) const;
   // Deletes (or marks for deletion) one object; returns the stored result and whether
   // it is gone.
   std::pair<ObjectPtr, bool> DeleteObject(const ResourceDef& def, const std::string& ns,

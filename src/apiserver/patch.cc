@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "api/yaml.h"
+#include "apiserver/managed_fields.h"
 #include "apiserver/objects.h"
 #include "apiserver/strategic_merge.h"
 
@@ -41,6 +43,7 @@ void ApiServer::Impl::Patch(const Target& t, const http::Request& req, http::Res
   const ResourceDef& def = *t.def;
   std::string type = req.get_header_value("Content-Type");
   type = type.substr(0, type.find(';'));
+  if (type == "application/apply-patch+yaml") return ServerSideApply(t, req, res);
   json patch;
   try {
     patch = json::parse(req.body);
@@ -55,7 +58,7 @@ void ApiServer::Impl::Patch(const Target& t, const http::Request& req, http::Res
     throw ApiError(415, "UnsupportedMediaType",
                    fmt::format("the body of the request was in an unknown format - accepted "
                                "media types include: application/json-patch+json, "
-                               "application/merge-patch+json{} (got \"{}\")",
+                               "application/merge-patch+json, application/apply-patch+yaml{} (got \"{}\")",
                                def.custom ? "" : ", application/strategic-merge-patch+json", type));
   }
   if (json_patch ? !patch.is_array() : !patch.is_object()) {
@@ -88,6 +91,70 @@ void ApiServer::Impl::Patch(const Target& t, const http::Request& req, http::Res
       throw BadRequest("a patch may not change apiVersion or kind");
     }
     Mutation m = FinishUpdate(def, *cur, std::move(next), t.sub, &req, &res);
+    deleted = m.kind == Mutation::kDelete;
+    return m;
+  }, dry_run);
+  if (def.StorageKey() == kCrdKey && !deleted && !dry_run) ServeCrd(*stored);
+  WriteJson(res, 200, *stored);
+}
+
+// Server-side apply: the configuration is merged into the object (or creates it), the
+// fields it names become its manager's, and another manager's fields it would change are
+// conflicts unless forced (managed_fields.h).
+void ApiServer::Impl::ServerSideApply(const Target& t, const http::Request& req, http::Response& res) {
+  const ResourceDef& def = *t.def;
+  auto parsed = api::ParseYaml(req.body);
+  if (!parsed.ok() || !parsed->is_object()) {
+    throw BadRequest("the apply configuration is not a YAML or JSON object: " +
+                     (parsed.ok() ? std::string("not a map") : parsed.status().message()));
+  }
+  json config = std::move(*parsed);
+  CheckTypeMeta(def, config);
+  CheckNamespace(def, t.ns, config);
+  if (MetaString(config, "name") != t.name) {
+    throw BadRequest(fmt::format("the name of the object ({}) does not match the name on the URL ({})",
+                                 MetaString(config, "name"), t.name));
+  }
+  const std::string manager = req.get_param_value("fieldManager");
+  if (manager.empty()) throw BadRequest("PATCH requests of type application/apply-patch+yaml require fieldManager to be set");
+  if (manager.size() > 128) throw BadRequest("fieldManager: Too long: may not be more than 128 bytes");
+  const bool force = BoolParam(req, "force");
+  const FieldScope scope{&def.strategy->Merges(), def.status_subresource, t.sub == "status"};
+  const bool dry_run = DryRun(req, json::object());
+
+  auto apply = [&](const json* cur) {
+    std::vector<ApplyConflict> conflicts;
+    json next = Apply(cur, config, manager, force, def.ApiVersion(), scope, Now(), conflicts);
+    if (conflicts.empty()) return next;
+    json causes = json::array();
+    std::string list;
+    for (const ApplyConflict& c : conflicts) {
+      causes.push_back({{"reason", "FieldManagerConflict"},
+                        {"message", fmt::format("conflict with \"{}\"", c.manager)},
+                        {"field", c.path}});
+      list += fmt::format("\n* {}: {}", c.manager, c.path);
+    }
+    throw ApiError(409, "Conflict",
+                   fmt::format("Apply failed with {} conflict{}: conflict with {}{}", conflicts.size(),
+                               conflicts.size() == 1 ? "" : "s",
+                               conflicts.size() == 1 ? "\"" + conflicts[0].manager + "\": " + conflicts[0].path : "",
+                               conflicts.size() == 1 ? "" : list),
+                   {{"name", t.name}, {"group", def.group}, {"kind", def.plural}, {"causes", causes}});
+  };
+
+  if (!store_->Get(def.StorageKey(), t.ns, t.name)) {
+    if (!t.sub.empty()) throw NotFound(def, t.name);
+    // Apply creates: the configuration, owned by its manager, goes the way of a create.
+    json created = apply(nullptr);
+    const json managed = Meta(created).value("managedFields", json::array());
+    return CreateObject(t, std::move(created), req, res, &managed);
+  }
+  bool deleted = false;
+  ObjectPtr stored = Commit(def, t.ns, t.name, [&](const json* cur) {
+    if (!cur) throw NotFound(def, t.name);
+    json next = apply(cur);
+    next["metadata"]["resourceVersion"] = MetaString(*cur, "resourceVersion");
+    Mutation m = FinishUpdate(def, *cur, std::move(next), t.sub, &req, &res, /*track=*/false);
     deleted = m.kind == Mutation::kDelete;
     return m;
   }, dry_run);

@@ -64,6 +64,16 @@ ApiError Invalid(const ResourceDef& def, const std::string& name,
           details};
 }
 
+std::string FieldManager(const http::Request& req) {
+  std::string manager = req.get_param_value("fieldManager");
+  if (manager.empty()) {
+    manager = req.get_header_value("User-Agent");
+    manager = manager.substr(0, manager.find('/'));
+  }
+  if (manager.size() > 128) throw BadRequest("fieldManager: Too long: may not be more than 128 bytes");
+  return manager.empty() ? "unknown" : manager;
+}
+
 json ParseBody(const http::Request& req, bool creating) {
   std::string type = req.get_header_value("Content-Type");
   type = type.substr(0, type.find(';'));

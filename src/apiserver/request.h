@@ -61,6 +61,9 @@ bool BoolParam(const http::Request& req, const char* name);
 bool DryRun(const http::Request& req, const nlohmann::json& options);
 bool WantsTable(const http::Request& req);
 IncludeObject IncludeParam(const http::Request& req);
+// Who makes a write, for managedFields: ?fieldManager=, else the User-Agent's product
+// ("kubectl" from "kubectl/v1.32.4 (linux/amd64) ..."), as kube-apiserver does.
+std::string FieldManager(const http::Request& req);
 // The request's field selector, on paths the kind serves: as on a real server, a custom
 // resource selects only on metadata.name, metadata.namespace and its CRD's
 // selectableFields, and a built-in kind on its own short list; anything else is a 400.

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "apiserver/managed_fields.h"
 #include "apiserver/objects.h"
 #include "apiserver/validation.h"
 
@@ -125,8 +126,12 @@ ObjectPtr ApiServer::Impl::Commit(const ResourceDef& def, const std::string& ns,
 }
 
 void ApiServer::Impl::Create(const Target& t, const http::Request& req, http::Response& res) {
+  CreateObject(t, ParseBody(req, /*creating=*/true), req, res);
+}
+
+void ApiServer::Impl::CreateObject(const Target& t, json obj, const http::Request& req, http::Response& res,
+                                   const json* managed) {
   const ResourceDef& def = *t.def;
-  json obj = ParseBody(req, /*creating=*/true);
   CheckTypeMeta(def, obj);
   if (def.namespaced && t.ns.empty()) throw NotFoundPath();
   CheckNamespace(def, t.ns, obj);
@@ -149,6 +154,11 @@ void ApiServer::Impl::Create(const Target& t, const http::Request& req, http::Re
   if (def.custom && def.status_subresource) obj.erase("status");
   CheckTypes(def, obj);
   def.strategy->PrepareForCreate(obj);
+  if (managed != nullptr) {
+    if (!managed->empty()) obj["metadata"]["managedFields"] = *managed;
+  } else {
+    RecordUpdate(nullptr, obj, FieldManager(req), def.ApiVersion(), {&def.strategy->Merges(), def.status_subresource, false}, Now());
+  }
   // Held until the Service is stored (or refused), so two creates never share an address.
   std::optional<ClusterIpAllocator::Reservation> cluster_ip = AllocateClusterIp(def, obj);
   ValidateObject(def, obj, &req, &res);
@@ -207,7 +217,7 @@ std::optional<ClusterIpAllocator::Reservation> ApiServer::Impl::AllocateClusterI
 
 Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& current, json next,
                                        const std::string& sub, const http::Request* req,
-                                       http::Response* res) const {
+                                       http::Response* res, bool track) const {
   json result;
   if (sub == "status") {
     result = current;
@@ -250,6 +260,12 @@ Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& curre
     }
   }
   CheckTypes(def, result);
+  if (track && req != nullptr) {
+    const FieldScope scope{&def.strategy->Merges(), def.status_subresource, sub == "status"};
+    RecordUpdate(&current, result, FieldManager(*req), def.ApiVersion(), scope, Now());
+  } else if (!Meta(result).contains("managedFields") && Meta(current).contains("managedFields")) {
+    result["metadata"]["managedFields"] = Meta(current).at("managedFields");
+  }
   ValidateObject(def, result, req, res, &current);
   json a = result, b = current;
   a["metadata"].erase("resourceVersion");
