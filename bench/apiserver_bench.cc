@@ -252,7 +252,8 @@ int Run(const std::string& cstor, int objects, int threads, int samples, int wat
     wo.resource_version = from;
     wo.label_selector = "cstorpoolinstance.openebs.io/name=cstor-disk-pool-0";
     (void)api.Watch(api::CStorVolumeReplica::kType, "openebs", wo, [&](client::WatchEvent& ev) {
-      if (ev.type != "MODIFIED") return true;
+      if (ev.type == "ERROR") fmt::print(stderr, "watch error: {}\n", ev.object.dump());
+      if (ev.type != "MODIFIED" || !ev.object.contains("spec")) return true;
       int i = ev.object["spec"].value("blockSize", 0) - 100000;
       if (i >= 0 && i < samples) {
         watch_lat[static_cast<size_t>(i)] = Seconds(Clock::now() - sent[static_cast<size_t>(i)]) * 1000;
@@ -292,6 +293,8 @@ int Run(const std::string& cstor, int objects, int threads, int samples, int wat
       wo.resource_version = many_from;
       wo.label_selector = fmt::format("{}=pvc-{:08d}", api::kLabelPersistentVolume, w);
       (void)api.Watch(api::CStorVolumeReplica::kType, "openebs", wo, [&, w](client::WatchEvent& ev) {
+        if (ev.type == "ERROR") fmt::print(stderr, "watch {} error: {}\n", w, ev.object.dump());
+        if (!ev.object.contains("spec") || !ev.object["spec"].is_object()) return true;
         const int64_t k = ev.object["spec"].value("blockSize", int64_t{0}) - base;
         if (ev.type == "MODIFIED" && k >= 0 && k < static_cast<int64_t>(many_sent.size())) {
           if (k >= nwatch) {
