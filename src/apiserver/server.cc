@@ -67,7 +67,7 @@ Status ApiServer::Impl::Init() {
   if (!ips.ok()) return ips.status();
   cluster_ips_ = std::move(*ips);
 
-  auto store = Store::Open((dir / "state.db").string(), opts_.history_limit);
+  auto store = Store::Open((dir / "state.db").string(), opts_.history_limit, opts_.history_bytes);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
 

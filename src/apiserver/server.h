@@ -26,6 +26,7 @@ struct ApiServerOptions {
   bool tls = true;                     // false: plain HTTP (still token-checked)
   std::string token;                   // empty: the one in data_dir/token, generated once
   size_t history_limit = 100'000;      // changes kept for watches to resume from
+  size_t history_bytes = 64 << 20;     // and their objects' size, serialized, at most
   std::chrono::milliseconds bookmark_interval{std::chrono::seconds(30)};
   // Seconds a watch without timeoutSeconds lasts before the client must re-establish it.
   int max_watch_seconds = 1800;

@@ -41,9 +41,11 @@ const char* EventTypeName(EventType t) {
   return "ERROR";
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& path, size_t history_limit) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, size_t history_limit,
+                                           size_t history_bytes) {
   std::unique_ptr<Store> store(new Store());
   store->history_limit_ = std::max<size_t>(history_limit, 1);
+  store->history_bytes_limit_ = history_bytes;
   if (sqlite3_open_v2(path.c_str(), &store->db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
@@ -116,12 +118,15 @@ Status Store::Load() {
     ev.type = static_cast<EventType>(sqlite3_column_int(st, 1));
     ev.resource = column_text(st, 2);
     ev.ns = column_text(st, 3);
-    ev.object = std::make_shared<const nlohmann::json>(nlohmann::json::parse(column_text(st, 4)));
+    const std::string text = column_text(st, 4);
+    ev.object = std::make_shared<const nlohmann::json>(nlohmann::json::parse(text));
+    ev.bytes = text.size();
     revision_ = std::max(revision_, ev.revision);
+    history_bytes_ += ev.bytes;
     history_.push_back(std::move(ev));
   }
   sqlite3_finalize(st);
-  while (history_.size() > history_limit_) history_.pop_front();
+  TrimHistory();
   CSTOR_LOG_INFO("apiserver store: {} objects, {} history entries, revision {}", count, history_.size(),
            revision_);
   return Status::Ok();
@@ -270,8 +275,8 @@ Status Store::CommitBatch(const std::vector<std::shared_ptr<Pending>>& batch) {
   }
   // The history on disk is trimmed now and then, to what is kept in memory.
   const uint64_t last = batch.back()->ev.revision, first = batch.front()->ev.revision;
-  if (ok && last / 256 != (first - 1) / 256 && last > history_limit_) {
-    sqlite3_bind_int64(trim_, 1, static_cast<int64_t>(last - history_limit_));
+  if (const uint64_t through = trimmed_through_.load(); ok && last / 256 != (first - 1) / 256 && through > 0) {
+    sqlite3_bind_int64(trim_, 1, static_cast<int64_t>(through));
     ok = run(trim_);
   }
   if (ok) {
@@ -293,10 +298,20 @@ void Store::Publish(const std::vector<std::shared_ptr<Pending>>& batch) {
       objects[p->key] = ev.object;
     }
     revision_ = ev.revision;
+    history_bytes_ += ev.bytes;
     history_.push_back(ev);
   }
-  while (history_.size() > history_limit_) history_.pop_front();
+  TrimHistory();
   changed_.SignalAll();
+}
+
+void Store::TrimHistory() {
+  while (history_.size() > history_limit_ ||
+         (history_.size() > 1 && history_bytes_ > history_bytes_limit_)) {
+    history_bytes_ -= history_.front().bytes;
+    history_.pop_front();
+  }
+  if (!history_.empty()) trimmed_through_ = history_.front().revision - 1;
 }
 
 Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& ns,
@@ -332,6 +347,7 @@ Result<ObjectPtr> Store::Mutate(const std::string& resource, const std::string& 
   }
   pending->key = key;
   pending->text = ev.object->dump();
+  ev.bytes = pending->text.size();
   next_revision_ = ev.revision;
   pending_[{resource, key}] = ev.revision;
   queue_.push_back(pending);

@@ -17,7 +17,9 @@
 // copy pointers under the lock and serialize outside it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -49,6 +51,7 @@ struct StoredEvent {
   std::string ns;        // "" for cluster-scoped objects
   ObjectPtr object;      // the new state; for kDeleted, the last state
   ObjectPtr previous;    // the state before a kModified or kDeleted (null after a restart)
+  size_t bytes = 0;      // the size of `object` as stored (serialized)
 };
 
 // What a mutation decides to do with the object it was shown.
@@ -60,8 +63,11 @@ struct Mutation {
 class Store {
  public:
   // Opens (creating if needed) the database at `path`; ":memory:" keeps nothing on disk.
-  // `history_limit` bounds the changes kept for watches; older revisions get 410 Gone.
-  static Result<std::unique_ptr<Store>> Open(const std::string& path, size_t history_limit);
+  // The history kept for watches holds at most `history_limit` changes whose objects take
+  // at most `history_bytes` serialized (the newest change is always kept); a watch or a
+  // list from an older revision gets 410 Gone.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, size_t history_limit,
+                                             size_t history_bytes = SIZE_MAX);
   ~Store();
 
   uint64_t Revision() const;
@@ -119,6 +125,8 @@ class Store {
   Status CommitBatch(const std::vector<std::shared_ptr<Pending>>& batch);
   // Makes a committed batch visible to readers and watchers.
   void Publish(const std::vector<std::shared_ptr<Pending>>& batch) EXCLUDES(mu_);
+  // Drops the oldest changes beyond the history's limits.
+  void TrimHistory() REQUIRES(mu_);
 
   static std::string ObjectKey(const std::string& ns, const std::string& name) {
     return ns + "/" + name;
@@ -144,11 +152,15 @@ class Store {
   sqlite3_stmt* log_ = nullptr;
   sqlite3_stmt* trim_ = nullptr;
   size_t history_limit_ = 0;
+  size_t history_bytes_limit_ = 0;
+  // The newest revision no longer in the history: the writer trims the disk's copy to it.
+  std::atomic<uint64_t> trimmed_through_{0};
   uint64_t revision_ GUARDED_BY(mu_) = 0;
   bool shutdown_ GUARDED_BY(mu_) = false;
   // resource -> "ns/name" -> object
   std::map<std::string, std::map<std::string, ObjectPtr>> objects_ GUARDED_BY(mu_);
   std::deque<StoredEvent> history_ GUARDED_BY(mu_);
+  size_t history_bytes_ GUARDED_BY(mu_) = 0;  // the sum of history_'s `bytes`
 };
 
 }  // namespace cstor::apiserver

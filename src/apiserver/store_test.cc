@@ -415,6 +415,35 @@ TEST_F(StoreTest, ReopenWithTrimmedHistory) {
   EXPECT_TRUE(too_old);
 }
 
+TEST_F(StoreTest, TheHistoryIsBoundedInBytes) {
+  // Objects of about 1 KiB, a history of at most 100 changes and 4 KiB: the bytes bind
+  // first. The newest changes are kept, in memory and (after the trim at revision 256) on
+  // disk too, and one change larger than the whole bound is still kept.
+  const std::string kilobyte(1000, 'x');
+  auto open = [&] {
+    auto s = Store::Open(path_, /*history_limit=*/100, /*history_bytes=*/4096);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return std::move(*s);
+  };
+  {
+    auto store = open();
+    for (int i = 0; i < 300; ++i) Put(*store, "ns", "v" + std::to_string(i % 5), {{"pad", kilobyte}});
+    bool too_old = false;
+    EXPECT_THAT(Revisions(store->EventsAfter(297, std::chrono::milliseconds(0), &too_old)),
+                ElementsAre(298u, 299u, 300u));
+    EXPECT_THAT(store->EventsAfter(296, std::chrono::milliseconds(0), &too_old), IsEmpty());
+    EXPECT_TRUE(too_old);
+  }
+  auto store = open();
+  bool too_old = false;
+  EXPECT_THAT(Revisions(store->EventsAfter(297, std::chrono::milliseconds(0), &too_old)),
+              ElementsAre(298u, 299u, 300u));
+  EXPECT_FALSE(too_old);
+  Put(*store, "ns", "big", {{"pad", std::string(10'000, 'y')}});
+  EXPECT_THAT(Revisions(store->EventsAfter(300, std::chrono::milliseconds(0), &too_old)), ElementsAre(301u));
+  EXPECT_FALSE(too_old);
+}
+
 TEST_F(StoreTest, InMemoryStoreKeepsNothing) {
   {
     auto s = Store::Open(":memory:", 10);

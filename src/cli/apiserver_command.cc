@@ -14,6 +14,7 @@ struct ApiServerArgs {
   bool no_tls = false;
   std::string token_file;
   size_t history = 100'000;
+  size_t history_mib = 64;
   int bookmark_seconds = 30;
   std::string service_range = "127.100.0.0/16";
 };
@@ -42,6 +43,7 @@ Status RunApiServer(const ApiServerArgs& a) {
     if (o.token.size() < 16) return Status::InvalidArgument("--token-file: the token must be at least 16 characters");
   }
   o.history_limit = a.history;
+  o.history_bytes = a.history_mib << 20;
   o.service_cluster_ip_range = a.service_range;
   o.bookmark_interval = std::chrono::seconds(a.bookmark_seconds);
   o.crd_manifests = apiserver::EmbeddedCrdManifests();
@@ -84,6 +86,10 @@ void AddApiServerCommand(Cli& cli) {
       ->capture_default_str();
   cmd->add_option("--watch-history", a->history, "changes kept for watches to resume from")
       ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{10'000'000}));
+  cmd->add_option("--watch-history-mib", a->history_mib,
+                  "MiB of objects (as serialized) the watch history may hold; the oldest changes "
+                  "go first")
+      ->capture_default_str()->check(CLI::Range(size_t{1}, size_t{65536}));
   cmd->add_option("--bookmark-seconds", a->bookmark_seconds, "interval between watch bookmarks")
       ->capture_default_str()->check(CLI::Range(1, 3600));
   OnRun(cli, cmd, [a] { return RunApiServer(*a); });
