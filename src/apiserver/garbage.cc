@@ -2,9 +2,9 @@
 // Events past their time to live.
 #include "apiserver/impl.h"
 
-#include <unordered_map>
 #include <unordered_set>
 
+#include "apiserver/garbage_graph.h"
 #include "apiserver/objects.h"
 #include "apiserver/table.h"
 #include "base/log.h"
@@ -14,36 +14,37 @@ namespace cstor::apiserver {
 using nlohmann::json;
 
 void ApiServer::Impl::GarbageLoop() {
+  // A sweep of everything at start finishes what a previous run left; after that each
+  // change costs work for the objects it concerns (see GarbageGraph).
+  GarbageGraph graph;
   uint64_t revision = store_->Revision();
-  bool relevant = true;  // a sweep at start finishes what a previous run left
-  auto next_expiry = std::chrono::steady_clock::now();
+  graph.Reset(store_->Snapshot());
+  std::unordered_set<std::string> retry;  // collections that failed, tried again at the next sweep
+  auto next_sweep = std::chrono::steady_clock::now();
   while (!stopping_) {
-    if (std::chrono::steady_clock::now() >= next_expiry) {
+    if (std::chrono::steady_clock::now() >= next_sweep) {
       try {
         ExpireEvents();
       } catch (const std::exception& e) {
         CSTOR_LOG_ERROR("apiserver: expiring events failed (retried at the next sweep): {}", e.what());
       }
-      next_expiry = std::chrono::steady_clock::now() + opts_.event_sweep_interval;
+      for (const std::string& uid : retry) graph.MarkDirty(uid);
+      retry.clear();
+      next_sweep = std::chrono::steady_clock::now() + opts_.event_sweep_interval;
     }
     bool too_old = false;
     std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::seconds(1), &too_old);
-    relevant = relevant || too_old;
+    if (too_old) {
+      // Behind the history: start again from the whole state (events after `revision`
+      // replayed over a newer snapshot converge on the same graph).
+      revision = store_->Revision();
+      graph.Reset(store_->Snapshot());
+    }
     for (const StoredEvent& ev : events) {
       revision = ev.revision;
-      const json& meta = Meta(*ev.object);
-      relevant = relevant || ev.type == EventType::kDeleted || meta.contains("deletionTimestamp") ||
-                 meta.contains("ownerReferences");
+      graph.Apply(ev);
     }
-    if (too_old) revision = store_->Revision();
-    if (relevant && !stopping_) {
-      try {
-        CollectGarbage();
-      } catch (const std::exception& e) {
-        CSTOR_LOG_ERROR("apiserver: garbage collection failed (retried on the next change): {}", e.what());
-      }
-      relevant = false;
-    }
+    CollectGarbage(graph, retry);
   }
 }
 
@@ -78,117 +79,119 @@ void ApiServer::Impl::ExpireEvents() {
   if (expired > 0) CSTOR_LOG_INFO("apiserver: {} events older than the event TTL expired", expired);
 }
 
-void ApiServer::Impl::CollectGarbage() {
-  const auto snapshot = store_->Snapshot();
-  std::unordered_set<std::string> uids;
-  std::unordered_map<std::string, std::vector<std::pair<std::string, ObjectPtr>>> dependents;
-  std::unordered_map<std::string, size_t> per_namespace;
-  for (const auto& [resource, obj] : snapshot) {
-    const json& meta = Meta(*obj);
-    uids.insert(meta.value("uid", ""));
-    if (meta.contains("namespace")) ++per_namespace[meta.value("namespace", "")];
-    for (const auto& ref : meta.value("ownerReferences", json::array())) {
-      dependents[ref.value("uid", "")].emplace_back(resource, obj);
+void ApiServer::Impl::CollectGarbage(GarbageGraph& graph, std::unordered_set<std::string>& retry) {
+  for (const std::string& uid : graph.TakeDirty()) {
+    if (stopping_) return;
+    const GarbageGraph::Node* node = graph.Find(uid);
+    if (!node) continue;
+    try {
+      CollectObject(graph, uid, *node);
+    } catch (const std::exception& e) {
+      CSTOR_LOG_ERROR("apiserver: garbage collection of {} failed (retried at the next sweep): {}",
+                      MetaString(*node->object, "name"), e.what());
+      retry.insert(uid);
     }
   }
-  auto remove_finalizer = [&](const ResourceDef& def, const json& obj, const std::string& f) {
+}
+
+// What is due for one object: its finalizers' work when it is being deleted (orphan its
+// dependents, or delete them first), its own deletion when its namespace is going or every
+// owner is gone, dropping the references to owners that are gone.
+void ApiServer::Impl::CollectObject(const GarbageGraph& graph, const std::string& uid,
+                                    const GarbageGraph::Node& node) {
+  ResourceDefPtr def = FindDef(node.resource);
+  if (!def) return;
+  const json& obj = *node.object;
+  const json& meta = Meta(obj);
+  auto with_uid = [](const json* cur, const json& o) { return cur && MetaString(*cur, "uid") == MetaString(o, "uid"); };
+  auto remove_finalizer = [&](const std::string& f) {
+    Commit(*def, MetaString(obj, "namespace"), MetaString(obj, "name"), [&](const json* cur) -> Mutation {
+      if (!with_uid(cur, obj)) return {};
+      json next = *cur;
+      std::vector<std::string> fs = Finalizers(next);
+      fs.erase(std::remove(fs.begin(), fs.end(), f), fs.end());
+      SetFinalizers(next, fs);
+      if (fs.empty() && IsDeleting(next)) return {Mutation::kDelete, {}};
+      return {Mutation::kPut, std::move(next)};
+    });
+  };
+  auto delete_object = [&](const GarbageGraph::Node& n) {
+    ResourceDefPtr d = FindDef(n.resource);
+    if (!d) return;
     try {
-      Commit(def, MetaString(obj, "namespace"), MetaString(obj, "name"), [&](const json* cur) -> Mutation {
-        if (!cur || MetaString(*cur, "uid") != MetaString(obj, "uid")) return {};
-        json next = *cur;
-        std::vector<std::string> fs = Finalizers(next);
-        fs.erase(std::remove(fs.begin(), fs.end(), f), fs.end());
-        SetFinalizers(next, fs);
-        if (fs.empty() && IsDeleting(next)) return {Mutation::kDelete, {}};
-        return {Mutation::kPut, std::move(next)};
-      });
+      DeleteObject(*d, MetaString(*n.object, "namespace"), MetaString(*n.object, "name"), "Background",
+                   json{{"uid", MetaString(*n.object, "uid")}});
     } catch (const ApiError&) {
     }
   };
-  auto delete_object = [&](const ResourceDef& def, const json& obj) {
-    try {
-      DeleteObject(def, MetaString(obj, "namespace"), MetaString(obj, "name"), "Background",
-                   json{{"uid", MetaString(obj, "uid")}});
-    } catch (const ApiError&) {
-    }
+  auto drop_owner_refs = [&](const GarbageGraph::Node& n, const std::function<bool(const std::string&)>& drop) {
+    ResourceDefPtr d = FindDef(n.resource);
+    if (!d) return;
+    const json& o = *n.object;
+    Commit(*d, MetaString(o, "namespace"), MetaString(o, "name"), [&](const json* cur) -> Mutation {
+      if (!with_uid(cur, o)) return {};
+      json next = *cur;
+      json kept = json::array();
+      for (const auto& ref : Meta(next).value("ownerReferences", json::array())) {
+        if (!drop(ref.value("uid", ""))) kept.push_back(ref);
+      }
+      if (kept.empty()) {
+        next["metadata"].erase("ownerReferences");
+      } else {
+        next["metadata"]["ownerReferences"] = kept;
+      }
+      if (next == *cur) return {};
+      return {Mutation::kPut, std::move(next)};
+    });
   };
-  auto drop_owner_refs = [&](const ResourceDef& def, const json& obj, const std::function<bool(const std::string&)>& drop) {
-    try {
-      Commit(def, MetaString(obj, "namespace"), MetaString(obj, "name"), [&](const json* cur) -> Mutation {
-        if (!cur || MetaString(*cur, "uid") != MetaString(obj, "uid")) return {};
-        json next = *cur;
-        json kept = json::array();
-        for (const auto& ref : Meta(next).value("ownerReferences", json::array())) {
-          if (!drop(ref.value("uid", ""))) kept.push_back(ref);
-        }
-        if (kept.empty()) {
-          next["metadata"].erase("ownerReferences");
-        } else {
-          next["metadata"]["ownerReferences"] = kept;
-        }
-        if (next == *cur) return {};
-        return {Mutation::kPut, std::move(next)};
-      });
-    } catch (const ApiError&) {
+  // The dependents, copied: committing changes nothing in the graph, but stay safe.
+  auto dependents = [&] {
+    std::vector<const GarbageGraph::Node*> out;
+    for (const std::string& dep : graph.DependentsOf(uid)) {
+      if (const GarbageGraph::Node* n = graph.Find(dep)) out.push_back(n);
     }
+    return out;
   };
 
-  for (const auto& [resource, obj] : snapshot) {
-    if (stopping_) return;
-    ResourceDefPtr def = FindDef(resource);
-    if (!def) continue;
-    const json& meta = Meta(*obj);
-    const std::string uid = meta.value("uid", "");
-    if (IsDeleting(*obj)) {
-      std::vector<std::string> fs = Finalizers(*obj);
-      auto deps = dependents.find(uid);
-      const bool has_deps = deps != dependents.end() && !deps->second.empty();
-      if (std::find(fs.begin(), fs.end(), kOrphanFinalizer) != fs.end()) {
-        if (has_deps) {
-          for (const auto& [dres, dep] : deps->second) {
-            if (ResourceDefPtr ddef = FindDef(dres)) {
-              drop_owner_refs(*ddef, *dep, [&](const std::string& u) { return u == uid; });
-            }
-          }
-        }
-        remove_finalizer(*def, *obj, kOrphanFinalizer);
-      } else if (std::find(fs.begin(), fs.end(), kForegroundFinalizer) != fs.end()) {
-        if (has_deps) {
-          for (const auto& [dres, dep] : deps->second) {
-            if (ResourceDefPtr ddef = FindDef(dres)) delete_object(*ddef, *dep);
-          }
-        } else {
-          remove_finalizer(*def, *obj, kForegroundFinalizer);
-        }
+  if (IsDeleting(obj)) {
+    const std::vector<std::string> fs = Finalizers(obj);
+    auto has = [&](const char* f) { return std::find(fs.begin(), fs.end(), f) != fs.end(); };
+    if (has(kOrphanFinalizer)) {
+      for (const GarbageGraph::Node* dep : dependents()) {
+        drop_owner_refs(*dep, [&](const std::string& u) { return u == uid; });
       }
-      if (def->StorageKey() == kNamespaceKey) {
-        const std::string ns = meta.value("name", "");
-        if (per_namespace[ns] == 0) {
-          if (fs.empty()) {
-            Commit(*def, "", ns, [&](const json* cur) -> Mutation {
-              if (!cur || !IsDeleting(*cur) || !Finalizers(*cur).empty()) return {};
-              return {Mutation::kDelete, {}};
-            });
-          }
-        } else {
-          for (const auto& [ores, o] : snapshot) {
-            if (MetaString(*o, "namespace") != ns || IsDeleting(*o)) continue;
-            if (ResourceDefPtr odef = FindDef(ores)) delete_object(*odef, *o);
-          }
-        }
-      }
+      remove_finalizer(kOrphanFinalizer);
+    } else if (has(kForegroundFinalizer)) {
+      const auto deps = dependents();
+      for (const GarbageGraph::Node* dep : deps) delete_object(*dep);
+      if (deps.empty()) remove_finalizer(kForegroundFinalizer);
     }
-    // Dependents whose owners are gone: deleted when every owner is gone, otherwise the
-    // dangling references are dropped.
-    const json refs = meta.value("ownerReferences", json::array());
-    if (refs.empty() || IsDeleting(*obj)) continue;
-    size_t missing = 0;
-    for (const auto& ref : refs) missing += uids.count(ref.value("uid", "")) == 0 ? 1 : 0;
-    if (missing == refs.size()) {
-      delete_object(*def, *obj);
-    } else if (missing > 0) {
-      drop_owner_refs(*def, *obj, [&](const std::string& u) { return uids.count(u) == 0; });
+    // A namespace goes once it is empty (its members were told to go when its deletion
+    // began) and nothing else holds it.
+    if (def->StorageKey() == kNamespaceKey && graph.MembersOf(MetaString(obj, "name")).empty() && fs.empty()) {
+      const std::string ns = MetaString(obj, "name");
+      Commit(*def, "", ns, [&](const json* cur) -> Mutation {
+        if (!with_uid(cur, obj) || !IsDeleting(*cur) || !Finalizers(*cur).empty()) return {};
+        return {Mutation::kDelete, {}};
+      });
     }
+    return;
+  }
+  if (const GarbageGraph::Node* ns = graph.NamespaceNamed(MetaString(obj, "namespace"));
+      ns && IsDeleting(*ns->object)) {
+    delete_object(node);
+    return;
+  }
+  // Dependents whose owners are gone: deleted when every owner is gone, otherwise the
+  // dangling references are dropped.
+  auto refs = meta.find("ownerReferences");
+  if (refs == meta.end() || !refs->is_array() || refs->empty()) return;
+  size_t missing = 0;
+  for (const auto& ref : *refs) missing += graph.Exists(ref.value("uid", "")) ? 0 : 1;
+  if (missing == refs->size()) {
+    delete_object(node);
+  } else if (missing > 0) {
+    drop_owner_refs(node, [&](const std::string& u) { return !graph.Exists(u); });
   }
 }
 

@@ -10,12 +10,14 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "apiserver/cluster_ip.h"
+#include "apiserver/garbage_graph.h"
 #include "apiserver/registry.h"
 #include "apiserver/request.h"
 #include "apiserver/server.h"
@@ -105,8 +107,10 @@ class ApiServer::Impl {
   void ServeCrd(const nlohmann::json& crd);
   Status ApplyManifest(const nlohmann::json& crd);
 
-  // Garbage collection: ownerReferences, foreground/orphan deletion, namespaces.
-  void CollectGarbage();
+  // Garbage collection: ownerReferences, foreground/orphan deletion, namespaces; for the
+  // objects a change concerns (what `graph` marked dirty). Failures go to `retry`.
+  void CollectGarbage(GarbageGraph& graph, std::unordered_set<std::string>& retry);
+  void CollectObject(const GarbageGraph& graph, const std::string& uid, const GarbageGraph::Node& node);
   void ExpireEvents();
   void GarbageLoop();
 
