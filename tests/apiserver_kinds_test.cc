@@ -365,6 +365,87 @@ TEST_F(KindsTest, EventsExpireTheirTimeToLiveAfterTheyLastHappened) {
   EXPECT_EQ(Send("GET", "/api/v1/namespaces/openebs").code, 200);
 }
 
+TEST_F(KindsTest, EventsAreServedUnderEventsK8sIoToo) {
+  const std::string core = "/api/v1/namespaces/openebs/events";
+  const std::string v1 = "/apis/events.k8s.io/v1/namespaces/openebs/events";
+  // Written through the core group, read through events.k8s.io under its newer names.
+  ASSERT_EQ(Send("POST", core, {{"apiVersion", "v1"}, {"kind", "Event"}, {"metadata", {{"name", "old"}}},
+                                {"involvedObject", {{"kind", "Pod"}, {"name", "p1"}, {"namespace", "openebs"}}},
+                                {"reason", "Started"}, {"message", "hello"}, {"type", "Normal"}, {"count", 3},
+                                {"source", {{"component", "kubelet"}}}})
+                .code, 201);
+  Reply got = Send("GET", v1 + "/old");
+  ASSERT_EQ(got.code, 200) << got.body.dump();
+  EXPECT_EQ(got.body["apiVersion"], "events.k8s.io/v1");
+  EXPECT_EQ(got.body["regarding"]["name"], "p1");
+  EXPECT_EQ(got.body["note"], "hello");
+  EXPECT_EQ(got.body["deprecatedCount"], 3);
+  EXPECT_EQ(got.body["deprecatedSource"]["component"], "kubelet");
+  EXPECT_FALSE(got.body.contains("message"));
+  EXPECT_FALSE(got.body.contains("involvedObject"));
+  const std::string rv = got.body["metadata"]["resourceVersion"];
+
+  // Written through events.k8s.io (its rules first), read through the core group.
+  json fresh = {{"apiVersion", "events.k8s.io/v1"}, {"kind", "Event"}, {"metadata", {{"name", "new"}}},
+                {"eventTime", "2026-12-06T16:31:00.000000Z"},
+                {"regarding", {{"kind", "Pod"}, {"name", "p2"}, {"namespace", "openebs"}}},
+                {"reason", "Pulled"}, {"note", "pulled"}, {"type", "Normal"}, {"action", "Pull"},
+                {"reportingController", "cstor.io/node"}, {"reportingInstance", "node-1"}};
+  json incomplete = fresh;
+  incomplete.erase("eventTime");
+  incomplete.erase("action");
+  Reply refused = Send("POST", v1, incomplete);
+  EXPECT_EQ(refused.code, 422) << refused.body.dump();
+  EXPECT_THAT(refused.body.dump(), HasSubstr("eventTime: Required value"));
+  EXPECT_THAT(refused.body.dump(), HasSubstr("action: Required value"));
+  Reply created = Send("POST", v1, fresh);
+  ASSERT_EQ(created.code, 201) << created.body.dump();
+  EXPECT_EQ(created.body["apiVersion"], "events.k8s.io/v1");
+  EXPECT_EQ(created.body["note"], "pulled");
+  Reply as_core = Send("GET", core + "/new");
+  EXPECT_EQ(as_core.body["message"], "pulled");
+  EXPECT_EQ(as_core.body["involvedObject"]["name"], "p2");
+  EXPECT_EQ(as_core.body["reportingComponent"], "cstor.io/node");
+
+  // Lists and field selectors under the served names; the core names are refused there.
+  Reply list = Send("GET", v1 + "?fieldSelector=regarding.name%3Dp2");
+  ASSERT_EQ(list.code, 200) << list.body.dump();
+  EXPECT_EQ(list.body["kind"], "EventList");
+  EXPECT_EQ(list.body["apiVersion"], "events.k8s.io/v1");
+  ASSERT_EQ(list.body["items"].size(), 1u);
+  EXPECT_EQ(list.body["items"][0]["metadata"]["name"], "new");
+  EXPECT_EQ(list.body["items"][0]["note"], "pulled");
+  EXPECT_EQ(Send("GET", v1 + "?fieldSelector=involvedObject.name%3Dp2").code, 400);
+  EXPECT_EQ(Send("GET", v1 + "?fieldSelector=reportingController%3Dcstor.io/node").body["items"].size(), 1u);
+
+  // A merge patch names the served fields.
+  Reply patched = Send("PATCH", v1 + "/old", {{"note", "patched"}}, "application/merge-patch+json");
+  ASSERT_EQ(patched.code, 200) << patched.body.dump();
+  EXPECT_EQ(patched.body["note"], "patched");
+  EXPECT_EQ(Send("GET", core + "/old").body["message"], "patched");
+  // Errors name the served resource.
+  Reply missing = Send("GET", v1 + "/nothing");
+  EXPECT_EQ(missing.code, 404);
+  Reply missing_patch = Send("PATCH", v1 + "/nothing", {{"note", "x"}}, "application/merge-patch+json");
+  EXPECT_EQ(missing_patch.code, 404);
+  EXPECT_THAT(missing_patch.body.value("message", ""), HasSubstr("events.events.k8s.io \"nothing\""));
+
+  // A watch from before the patch sees it in the served shape.
+  Reply watched = Send("GET", v1 + "?watch=1&timeoutSeconds=1&resourceVersion=" + rv);
+  ASSERT_EQ(watched.code, 200);
+  const std::string stream = watched.body.is_string() ? watched.body.get<std::string>() : watched.body.dump();
+  EXPECT_THAT(stream, HasSubstr(R"("note":"patched")"));
+  EXPECT_THAT(stream, HasSubstr(R"("apiVersion":"events.k8s.io/v1")"));
+  EXPECT_THAT(stream, ::testing::Not(HasSubstr(R"("message":)")));
+
+  // Deleted through one group, gone from both.
+  auto c = Raw();
+  auto del = c->Delete(v1 + "/new");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  EXPECT_EQ(Send("GET", core + "/new").code, 404);
+}
+
 TEST_F(KindsTest, PodLogsAreServedFromTheRuntimesFiles) {
   ASSERT_EQ(Send("POST", "/api/v1/namespaces/openebs/pods",
                  {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "pool"}}},

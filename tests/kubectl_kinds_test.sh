@@ -153,6 +153,21 @@ YAML
   # Every kind the operators and the CSI sidecars use answers get, with its columns.
   expect 0 'NAME' -- get pods,serviceaccounts,endpoints,daemonsets,statefulsets,roles,rolebindings -n "$ns"
   expect 0 'NAME|No resources found' -- get csidrivers,csinodes,volumeattachments,clusterroles,clusterrolebindings,storageclasses
+
+  # Events, one object under two groups: written as core/v1, read as events.k8s.io/v1.
+  cat >"$dir/event.yaml" <<YAML
+apiVersion: v1
+kind: Event
+metadata: {name: started, namespace: $ns}
+involvedObject: {kind: Pod, name: logger, namespace: $ns}
+reason: Started
+message: container started
+type: Normal
+YAML
+  expect 0 'event/started created' -- create -f "$dir/event.yaml"
+  expect 0 'started +.* +Normal +Started +pod/logger +container started' -- get events.events.k8s.io -n "$ns"
+  [[ $(get '{.note}/{.regarding.name}' events.v1.events.k8s.io started -n "$ns") == "container started/logger" ]] &&
+    pass || fail "events.k8s.io/v1 does not show the core Event under its names"
 done
 stop_server
 

@@ -50,6 +50,12 @@ class ApiServer::Impl {
   // Request handling.
   void Handle(const http::Request& req, http::Response& res);
   void Route(const http::Request& req, http::Response& res);
+  // The handler a request on a resolved target goes to.
+  void Dispatch(const Target& t, const http::Request& req, http::Response& res);
+  // Writes to a resource served from another's objects (converted.cc): converted to the
+  // stored shape, done there, and the answer converted back. Reads convert in place.
+  void ServeConverted(const Target& t, const http::Request& req, http::Response& res);
+  void PatchConverted(const Target& t, const Target& inner, http::Request& r, http::Response& res);
   bool Discovery(const http::Request& req, http::Response& res,
                  const std::vector<std::string>& parts);
   Target Resolve(const std::vector<std::string>& parts, size_t rest_at, const std::string& group,
@@ -77,6 +83,8 @@ class ApiServer::Impl {
   void ServerSideApply(const Target& t, const http::Request& req, http::Response& res);
   void Update(const Target& t, const http::Request& req, http::Response& res);
   void Patch(const Target& t, const http::Request& req, http::Response& res);
+  // `cur` patched, checked (metadata kept, resourceVersion, apiVersion and kind unchanged).
+  nlohmann::json PatchObject(const ResourceDef& def, const nlohmann::json& cur, const ParsedPatch& p) const;
   void Delete(const Target& t, const http::Request& req, http::Response& res);
   void DeleteCollection(const Target& t, const http::Request& req, http::Response& res);
 

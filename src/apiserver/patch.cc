@@ -39,58 +39,78 @@ json ApplyJsonPatch(const json& object, const json& patch) {
 
 }  // namespace
 
-void ApiServer::Impl::Patch(const Target& t, const http::Request& req, http::Response& res) {
-  const ResourceDef& def = *t.def;
+ParsedPatch ParsePatch(const ResourceDef& def, const http::Request& req) {
   std::string type = req.get_header_value("Content-Type");
   type = type.substr(0, type.find(';'));
-  if (type == "application/apply-patch+yaml") return ServerSideApply(t, req, res);
-  json patch;
-  try {
-    patch = json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    throw BadRequest(std::string("the patch is not valid JSON: ") + e.what());
-  }
-  const bool json_patch = type == "application/json-patch+json";
-  // Custom resources have no merge keys: a real server refuses strategic merge patches
-  // for them, so code that sends one fails here as it would on a cluster.
-  const bool strategic = type == "application/strategic-merge-patch+json" && !def.custom;
-  if (!json_patch && !strategic && type != "application/merge-patch+json") {
+  ParsedPatch p;
+  if (type == "application/json-patch+json") {
+    p.type = ParsedPatch::kJson;
+  } else if (type == "application/merge-patch+json") {
+    p.type = ParsedPatch::kMerge;
+  } else if (type == "application/strategic-merge-patch+json" && !def.custom) {
+    // Custom resources have no merge keys: a real server refuses strategic merge patches
+    // for them, so code that sends one fails here as it would on a cluster.
+    p.type = ParsedPatch::kStrategic;
+  } else {
     throw ApiError(415, "UnsupportedMediaType",
                    fmt::format("the body of the request was in an unknown format - accepted "
                                "media types include: application/json-patch+json, "
                                "application/merge-patch+json, application/apply-patch+yaml{} (got \"{}\")",
                                def.custom ? "" : ", application/strategic-merge-patch+json", type));
   }
-  if (json_patch ? !patch.is_array() : !patch.is_object()) {
+  try {
+    p.patch = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    throw BadRequest(std::string("the patch is not valid JSON: ") + e.what());
+  }
+  const bool json_patch = p.type == ParsedPatch::kJson;
+  if (json_patch ? !p.patch.is_array() : !p.patch.is_object()) {
     throw BadRequest(json_patch ? "a JSON patch must be an array of operations"
                                 : "a merge patch must be a JSON object");
   }
+  return p;
+}
+
+json ApiServer::Impl::PatchObject(const ResourceDef& def, const json& cur, const ParsedPatch& p) const {
+  json next;
+  switch (p.type) {
+    case ParsedPatch::kJson:
+      next = ApplyJsonPatch(cur, p.patch);
+      break;
+    case ParsedPatch::kStrategic: {
+      auto merged = StrategicMerge(cur, p.patch, def.strategy->Merges());
+      if (!merged.ok()) throw BadRequest(merged.status().message());
+      next = std::move(*merged);
+      break;
+    }
+    case ParsedPatch::kMerge:
+      next = cur;
+      next.merge_patch(p.patch);
+      break;
+  }
+  if (!next.is_object() || !next.contains("metadata") || !next["metadata"].is_object()) {
+    throw ApiError(422, "Invalid", "the patch removes the object's metadata");
+  }
+  const std::string name = MetaString(cur, "name");
+  if (MetaString(next, "resourceVersion") != MetaString(cur, "resourceVersion")) {
+    throw Conflict(def, name, "the object has been modified; please apply your changes to the latest version and try again");
+  }
+  if (next.value("apiVersion", "") != def.ApiVersion() || next.value("kind", "") != def.kind) {
+    throw BadRequest("a patch may not change apiVersion or kind");
+  }
+  return next;
+}
+
+void ApiServer::Impl::Patch(const Target& t, const http::Request& req, http::Response& res) {
+  const ResourceDef& def = *t.def;
+  std::string type = req.get_header_value("Content-Type");
+  if (type.substr(0, type.find(';')) == "application/apply-patch+yaml") return ServerSideApply(t, req, res);
+  const ParsedPatch patch = ParsePatch(def, req);
   const bool dry_run = DryRun(req, json::object());
   bool deleted = false;
   ObjectPtr stored = Commit(def, t.ns, t.name, [&](const json* cur) {
     if (!cur) throw NotFound(def, t.name);
-    json next;
-    if (json_patch) {
-      next = ApplyJsonPatch(*cur, patch);
-    } else if (strategic) {
-      auto merged = StrategicMerge(*cur, patch, def.strategy->Merges());
-      if (!merged.ok()) throw BadRequest(merged.status().message());
-      next = std::move(*merged);
-    } else {
-      next = *cur;
-      next.merge_patch(patch);
-    }
-    if (!next.is_object() || !next.contains("metadata") || !next["metadata"].is_object()) {
-      throw ApiError(422, "Invalid", "the patch removes the object's metadata");
-    }
-    const std::string rv = MetaString(next, "resourceVersion");
-    if (rv != MetaString(*cur, "resourceVersion")) {
-      throw Conflict(def, t.name, "the object has been modified; please apply your changes to the latest version and try again");
-    }
-    if (next.value("apiVersion", "") != def.ApiVersion() || next.value("kind", "") != def.kind) {
-      throw BadRequest("a patch may not change apiVersion or kind");
-    }
-    Mutation m = FinishUpdate(def, *cur, std::move(next), t.sub, &req, &res);
+    Mutation m = FinishUpdate(def, *cur, PatchObject(def, *cur, patch), t.sub, &req, &res);
     deleted = m.kind == Mutation::kDelete;
     return m;
   }, dry_run);

@@ -21,6 +21,7 @@ void ApiServer::Impl::Get(const Target& t, const http::Request& req, http::Respo
                          {"rows", {TableRow(*t.def, *obj, IncludeParam(req))}}});
     return;
   }
+  if (t.def->conversion) return WriteJson(res, 200, t.def->conversion->to_served(*obj));
   WriteJson(res, 200, *obj);
 }
 
@@ -49,7 +50,7 @@ json ApiServer::Impl::ListObject(const ResourceDef& def, const Store::Page& page
             {"columnDefinitions", TableColumns(def)}, {"rows", rows}};
   }
   json items = json::array();
-  for (const ObjectPtr& o : page.items) items.push_back(*o);
+  for (const ObjectPtr& o : page.items) items.push_back(def.conversion ? def.conversion->to_served(*o) : *o);
   return {{"kind", def.list_kind}, {"apiVersion", def.ApiVersion()}, {"metadata", meta},
           {"items", std::move(items)}};
 }
@@ -62,7 +63,7 @@ std::string ApiServer::Impl::ListText(const ResourceDef& def, const Store::Page&
   text.reserve(text.size() + page.items.size() * 1024);
   for (size_t i = 0; i < page.items.size(); ++i) {
     if (i > 0) text += ',';
-    text += page.items[i]->dump();
+    text += def.conversion ? def.conversion->to_served(*page.items[i]).dump() : page.items[i]->dump();
   }
   text += "]}";
   return text;

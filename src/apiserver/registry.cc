@@ -6,10 +6,13 @@ namespace cstor::apiserver {
 Registry::Registry() {
   for (auto group : {kinds::Core(), kinds::Workloads(), kinds::Storage(), kinds::Cluster()}) {
     for (ResourceDef& d : group) {
-      std::string key = d.StorageKey();  // before d is moved from
+      std::string key = d.Key();  // before d is moved from
       by_key_[key] = std::make_shared<const ResourceDef>(std::move(d));
     }
   }
+  ResourceDef events = kinds::EventsV1(*by_key_.at("/events"));
+  const std::string key = events.Key();  // before events is moved from
+  by_key_[key] = std::make_shared<const ResourceDef>(std::move(events));
 }
 
 ResourceDefPtr Registry::Find(const std::string& group, const std::string& version,

@@ -2,6 +2,7 @@
 // every custom resource registered by a CustomResourceDefinition at run time.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +15,19 @@
 #include "base/result.h"
 
 namespace cstor::apiserver {
+
+// How a resource is served from the objects of another, in a shape of its own: a real
+// server stores one copy and converts on the way in and out, as events.k8s.io/v1 Events
+// are the core/v1 Events under other field names.
+struct Conversion {
+  std::string storage_key;  // the StorageKey() of the resource whose objects these are
+  std::function<nlohmann::json(const nlohmann::json& stored)> to_served;
+  std::function<nlohmann::json(const nlohmann::json& served)> to_stored;
+  // Field selector paths as served -> as stored ("regarding.name" -> "involvedObject.name").
+  std::map<std::string, std::string> field_labels;
+  // What a create through this version must satisfy beyond the stored kind's rules.
+  std::function<std::vector<FieldError>(const nlohmann::json& served)> validate_create;
+};
 
 struct ResourceDef {
   std::string group;     // "" for the core group
@@ -34,12 +48,18 @@ struct ResourceDef {
   std::vector<std::string> selectable_fields;
   // Defaults, validation and table columns; never null.
   std::shared_ptr<const Strategy> strategy = std::make_shared<const Strategy>();
+  // Set for a resource served from another's objects (see Conversion). Its strategy's
+  // columns read the stored shape; writes go through the stored resource.
+  std::shared_ptr<const Conversion> conversion;
 
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "cstorvolumereplicas.cstor.openebs.io", "pods": the name errors and CRDs use.
   std::string QualifiedName() const { return group.empty() ? plural : plural + "." + group; }
-  // The key prefix under which objects of this resource are stored.
-  std::string StorageKey() const { return group + "/" + plural; }
+  // The resource's own name, "group/plural": unique among those served.
+  std::string Key() const { return group + "/" + plural; }
+  // The key prefix under which objects of this resource are stored: its own, or for a
+  // converted resource the one it is served from.
+  std::string StorageKey() const { return conversion ? conversion->storage_key : Key(); }
 };
 
 using ResourceDefPtr = std::shared_ptr<const ResourceDef>;

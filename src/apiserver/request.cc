@@ -175,6 +175,9 @@ Result<FieldSelector> ParseFieldSelector(const ResourceDef& def, const http::Req
     }
     throw BadRequest(fmt::format("field label not supported: {}", path));
   }
+  // A converted resource's selectors name its served fields; objects are stored in
+  // the other shape.
+  if (def.conversion) fields->RenamePaths(def.conversion->field_labels);
   return fields;
 }
 

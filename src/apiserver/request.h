@@ -50,6 +50,14 @@ struct Target {
   bool legacy_watch = false;
 };
 
+// A patch request's body and type (415 for a type the resource does not take, 400 for a
+// malformed body).
+struct ParsedPatch {
+  enum Type { kJson, kMerge, kStrategic } type = kMerge;
+  nlohmann::json patch;
+};
+ParsedPatch ParsePatch(const ResourceDef& def, const http::Request& req);
+
 // The body as a JSON object, or a 400; by its Content-Type, JSON or YAML, and 415 for any
 // other (protobuf, CBOR), which tells clients to send JSON instead.
 nlohmann::json ParseBody(const http::Request& req, bool creating);

@@ -45,6 +45,11 @@ void ApiServer::Impl::Route(const http::Request& req, http::Response& res) {
   } else {
     throw NotFoundPath();
   }
+  if (t.def->conversion && req.method != "GET") return ServeConverted(t, req, res);
+  Dispatch(t, req, res);
+}
+
+void ApiServer::Impl::Dispatch(const Target& t, const http::Request& req, http::Response& res) {
   const std::string& m = req.method;
   const bool watch = t.legacy_watch || BoolParam(req, "watch");
   if (t.sub == "log") {

@@ -141,6 +141,25 @@ Result<FieldSelector> FieldSelector::Parse(std::string_view text) {
   return sel;
 }
 
+void FieldSelector::RenamePaths(const std::map<std::string, std::string>& renames) {
+  std::vector<std::string> paths = Paths();
+  for (size_t i = 0; i < reqs_.size(); ++i) {
+    auto it = renames.find(paths[i]);
+    if (it == renames.end()) continue;
+    auto parsed = Parse(it->second + "=x");
+    if (parsed.ok() && parsed->reqs_.size() == 1) reqs_[i].path = parsed->reqs_[0].path;
+  }
+}
+
+std::string FieldSelector::ToString() const {
+  std::string out;
+  std::vector<std::string> paths = Paths();
+  for (size_t i = 0; i < reqs_.size(); ++i) {
+    out += (out.empty() ? "" : ",") + paths[i] + (reqs_[i].equal ? "=" : "!=") + reqs_[i].value;
+  }
+  return out;
+}
+
 std::vector<std::string> FieldSelector::Paths() const {
   std::vector<std::string> out;
   for (const Requirement& r : reqs_) {

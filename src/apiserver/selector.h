@@ -2,6 +2,7 @@
 // `?fieldSelector=metadata.name=vol1`.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,10 @@ class FieldSelector {
   bool empty() const { return reqs_.empty(); }
   // The dotted paths it selects on ("metadata.name").
   std::vector<std::string> Paths() const;
+  // Replaces the paths named in `renames` (dotted, old -> new).
+  void RenamePaths(const std::map<std::string, std::string>& renames);
+  // The selector as text again ("metadata.name=a,type!=Normal").
+  std::string ToString() const;
 
  private:
   struct Requirement {

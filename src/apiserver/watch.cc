@@ -42,7 +42,7 @@ struct ApiServer::Impl::WatchState {
                          {"columnDefinitions", TableColumns(*def)},
                          {"rows", {TableRow(*def, obj, include)}}};
     } else {
-      event["object"] = obj;
+      event["object"] = def->conversion ? def->conversion->to_served(obj) : obj;
     }
     return event.dump() + "\n";
   }
@@ -68,7 +68,7 @@ struct ApiServer::Impl::WatchState {
     if (!ns.empty() && ev.ns != ns) return true;
     const char* type = TypeOf(ev);
     if (type == nullptr) return true;
-    if (table) return stream->Write(Encode(type, *ev.object));
+    if (table || def->conversion) return stream->Write(Encode(type, *ev.object));
     // Most watches want the object as stored: serialize it once for all of them.
     if (object_text.empty()) object_text = ev.object->dump();
     return stream->Write(fmt::format("{{\"type\":\"{}\",\"object\":{}}}\n", type, object_text));

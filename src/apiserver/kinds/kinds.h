@@ -6,6 +6,7 @@
 //   workloads.cc  Deployment, DaemonSet, StatefulSet
 //   storage.cc    StorageClass, CSIDriver, CSINode, VolumeAttachment
 //   cluster.cc    Lease, the RBAC kinds, CustomResourceDefinition
+//   events.cc     events.k8s.io/v1 Events, served from the core Events
 #pragma once
 
 #include <vector>
@@ -18,5 +19,7 @@ std::vector<ResourceDef> Core();
 std::vector<ResourceDef> Workloads();
 std::vector<ResourceDef> Storage();
 std::vector<ResourceDef> Cluster();
+// events.k8s.io/v1 Events, converted from and to the stored core/v1 ones.
+ResourceDef EventsV1(const ResourceDef& core_events);
 
 }  // namespace cstor::apiserver::kinds
