@@ -446,6 +446,44 @@ TEST_F(KindsTest, EventsAreServedUnderEventsK8sIoToo) {
   EXPECT_EQ(Send("GET", core + "/new").code, 404);
 }
 
+TEST_F(KindsTest, TheScaleSubresourceSetsReplicasOnly) {
+  const std::string deploys = "/apis/apps/v1/namespaces/openebs/deployments";
+  json d = Deployment("web");
+  d["spec"]["replicas"] = 1;
+  ASSERT_EQ(Send("POST", deploys, d).code, 201);
+  Reply scale = Send("GET", deploys + "/web/scale");
+  ASSERT_EQ(scale.code, 200) << scale.body.dump();
+  EXPECT_EQ(scale.body["apiVersion"], "autoscaling/v1");
+  EXPECT_EQ(scale.body["kind"], "Scale");
+  EXPECT_EQ(scale.body["spec"]["replicas"], 1);
+  EXPECT_EQ(scale.body["status"]["selector"], "app=web");
+
+  // kubectl scale's patch.
+  Reply patched = Send("PATCH", deploys + "/web/scale", {{"spec", {{"replicas", 3}}}}, "application/merge-patch+json");
+  ASSERT_EQ(patched.code, 200) << patched.body.dump();
+  EXPECT_EQ(patched.body["spec"]["replicas"], 3);
+  Reply after = Send("GET", deploys + "/web");
+  EXPECT_EQ(after.body["spec"]["replicas"], 3);
+  EXPECT_EQ(after.body["metadata"]["generation"], 2);
+  EXPECT_EQ(after.body["spec"]["template"]["spec"]["containers"][0]["image"], "cstor:1.0");
+
+  // An update with a stale resourceVersion conflicts; with the current one it applies.
+  json stale = scale.body;
+  stale["spec"]["replicas"] = 5;
+  EXPECT_EQ(Send("PUT", deploys + "/web/scale", stale).code, 409);
+  json fresh = patched.body;
+  fresh["spec"]["replicas"] = 0;
+  Reply put = Send("PUT", deploys + "/web/scale", fresh);
+  ASSERT_EQ(put.code, 200) << put.body.dump();
+  EXPECT_EQ(Send("GET", deploys + "/web").body["spec"]["replicas"], 0);
+
+  // Refusals: a negative count, a missing object, a kind without the subresource.
+  Reply negative = Send("PATCH", deploys + "/web/scale", {{"spec", {{"replicas", -1}}}}, "application/merge-patch+json");
+  EXPECT_EQ(negative.code, 422) << negative.body.dump();
+  EXPECT_EQ(Send("GET", deploys + "/nothing/scale").code, 404);
+  EXPECT_EQ(Send("GET", "/api/v1/namespaces/openebs/configmaps/x/scale").code, 404);
+}
+
 TEST_F(KindsTest, PodLogsAreServedFromTheRuntimesFiles) {
   ASSERT_EQ(Send("POST", "/api/v1/namespaces/openebs/pods",
                  {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "pool"}}},

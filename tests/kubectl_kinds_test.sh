@@ -154,6 +154,10 @@ YAML
   expect 0 'NAME' -- get pods,serviceaccounts,endpoints,daemonsets,statefulsets,roles,rolebindings -n "$ns"
   expect 0 'NAME|No resources found' -- get csidrivers,csinodes,volumeattachments,clusterroles,clusterrolebindings,storageclasses
 
+  # kubectl scale, through the scale subresource.
+  expect 0 'deployment.apps/idle scaled' -- scale deployment idle -n "$ns" --replicas=2
+  [[ $(get '{.spec.replicas}' deployment idle -n "$ns") == 2 ]] && pass || fail "kubectl scale did not set replicas"
+
   # Events, one object under two groups: written as core/v1, read as events.k8s.io/v1.
   cat >"$dir/event.yaml" <<YAML
 apiVersion: v1

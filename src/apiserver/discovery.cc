@@ -31,6 +31,11 @@ bool ApiServer::Impl::Discovery(const http::Request& req, http::Response& res,
                              {"namespaced", d->namespaced}, {"kind", d->kind},
                              {"verbs", {"get", "patch", "update"}}});
       }
+      if (d->scale_subresource) {
+        resources.push_back({{"name", d->plural + "/scale"}, {"singularName", ""}, {"namespaced", d->namespaced},
+                             {"group", "autoscaling"}, {"version", "v1"}, {"kind", "Scale"},
+                             {"verbs", {"get", "patch", "update"}}});
+      }
       if (d->log_subresource) {
         resources.push_back({{"name", d->plural + "/log"}, {"singularName", ""},
                              {"namespaced", d->namespaced}, {"kind", d->kind}, {"verbs", {"get"}}});

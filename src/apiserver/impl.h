@@ -75,6 +75,8 @@ class ApiServer::Impl {
   void Follow(std::function<bool()> poll);
   // pods/log: a container's log file from the node runtime, whole, its tail, or followed.
   void Logs(const Target& t, const http::Request& req, http::Response& res);
+  // <plural>/scale: spec.replicas as an autoscaling/v1 Scale (scale.cc).
+  void Scale(const Target& t, const http::Request& req, http::Response& res);
   void Create(const Target& t, const http::Request& req, http::Response& res);
   // Stores a new object; `managed` sets its managedFields (an apply), else the create is
   // recorded as its manager's update.

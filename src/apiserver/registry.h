@@ -40,6 +40,7 @@ struct ResourceDef {
   bool namespaced = true;
   bool status_subresource = false;
   bool log_subresource = false;  // pods/log: container logs the node runtime writes
+  bool scale_subresource = false;  // <plural>/scale: spec.replicas as an autoscaling/v1 Scale
   bool custom = false;   // defined by a CRD: validated against `schema`, status reset on create
   nlohmann::json schema;           // openAPIV3Schema, null for built-ins
   nlohmann::json printer_columns;  // additionalPrinterColumns, an array (may be empty)

@@ -56,6 +56,7 @@ void ApiServer::Impl::Dispatch(const Target& t, const http::Request& req, http::
     if (m != "GET") throw ApiError(405, "MethodNotAllowed", fmt::format("{} is not supported on {}", m, req.path));
     return Logs(t, req, res);
   }
+  if (t.sub == "scale") return Scale(t, req, res);
   if (m == "GET") {
     if (watch && t.name.empty()) return Watch(t, req, res);
     if (t.name.empty()) return List(t, req, res);
@@ -91,7 +92,7 @@ Target ApiServer::Impl::Resolve(const std::vector<std::string>& parts, size_t at
   if (rest.size() > 1) t.name = rest[1];
   if (rest.size() > 2) t.sub = rest[2];
   if (!t.sub.empty() && !(t.sub == "status" && t.def->status_subresource) &&
-      !(t.sub == "log" && t.def->log_subresource)) {
+      !(t.sub == "log" && t.def->log_subresource) && !(t.sub == "scale" && t.def->scale_subresource)) {
     throw NotFoundPath();
   }
   if (!t.def->namespaced && !t.ns.empty()) throw NotFoundPath();

@@ -201,13 +201,18 @@ class StatefulSetStrategy : public WorkloadStrategy {
   }
 };
 
+ResourceDef Scalable(ResourceDef d) {
+  d.scale_subresource = true;
+  return d;
+}
+
 }  // namespace
 
 std::vector<ResourceDef> Workloads() {
   return {
-      Builtin("apps", "Deployment", "deployments", true, true, {"deploy"}, std::make_shared<const DeploymentStrategy>()),
+      Scalable(Builtin("apps", "Deployment", "deployments", true, true, {"deploy"}, std::make_shared<const DeploymentStrategy>())),
       Builtin("apps", "DaemonSet", "daemonsets", true, true, {"ds"}, std::make_shared<const DaemonSetStrategy>()),
-      Builtin("apps", "StatefulSet", "statefulsets", true, true, {"sts"}, std::make_shared<const StatefulSetStrategy>()),
+      Scalable(Builtin("apps", "StatefulSet", "statefulsets", true, true, {"sts"}, std::make_shared<const StatefulSetStrategy>())),
   };
 }
 
