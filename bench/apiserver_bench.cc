@@ -1,11 +1,11 @@
 // apiserver_bench: the embedded API server under 10,000 objects. It starts `cstor
 // apiserver` as a child process (so that its memory is its own) and drives it over HTTPS
 // with the client library: create, update, list and watch-event latency (one watch, then
-// a thousand open at once), the server's memory, and how long a restart takes to load the
-// store.
+// a thousand open at once), requests answered while ten thousand idle connections are
+// open, the server's memory, and how long a restart takes to load the store.
 //
 //   apiserver_bench [--cstor PATH] [--objects 10000] [--threads 16] [--watch-samples 300]
-//                   [--watches 1000]
+//                   [--watches 1000] [--idle 10000]
 //
 // The baseline, measured in the same run, is SQLite itself: single-row transactions of the
 // same objects, from the same number of threads, with the server's durability settings
@@ -13,8 +13,13 @@
 // transaction and one sync for all that wait), so "x sqlite" above 1 is group commit
 // paying for the rest of the server. Goals: create at 1.5x sqlite or more with 16 writers;
 // p99 event latency under 10 ms with a thousand watches open.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,6 +127,59 @@ struct Server {
   }
 };
 
+// Connections that completed a TLS handshake and then say nothing, as clients between
+// requests do.
+class IdleConnections {
+ public:
+  IdleConnections() : ctx_(SSL_CTX_new(TLS_client_method())) { SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr); }
+  ~IdleConnections() {
+    for (auto& [fd, ssl] : conns_) {
+      SSL_free(ssl);
+      close(fd);
+    }
+    SSL_CTX_free(ctx_);
+  }
+  // Opens connections to `listen` ("127.0.0.1:port") until `n` are open; false on the
+  // first that fails.
+  bool Open(const std::string& listen, int n) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(listen.substr(listen.rfind(':') + 1))));
+    inet_pton(AF_INET, listen.substr(0, listen.rfind(':')).c_str(), &addr.sin_addr);
+    while (static_cast<int>(conns_.size()) < n) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (fd >= 0) close(fd);
+        return false;
+      }
+      SSL* ssl = SSL_new(ctx_);
+      SSL_set_fd(ssl, fd);
+      if (SSL_connect(ssl) != 1) {
+        SSL_free(ssl);
+        close(fd);
+        return false;
+      }
+      conns_.emplace_back(fd, ssl);
+    }
+    return true;
+  }
+  // How many the server has not closed. (A connection may be readable without being
+  // closed: TLS 1.3 servers send session tickets after the handshake.)
+  int StillOpen() const {
+    int open = 0;
+    for (const auto& [fd, ssl] : conns_) {
+      pollfd p{fd, POLLRDHUP, 0};
+      open += poll(&p, 1, 0) == 0 || (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0 ? 1 : 0;
+    }
+    return open;
+  }
+  int size() const { return static_cast<int>(conns_.size()); }
+
+ private:
+  SSL_CTX* ctx_;
+  std::vector<std::pair<int, SSL*>> conns_;
+};
+
 // Runs fn(i) for i in [0, n) on `threads` threads; returns per-call latencies in ms.
 std::vector<double> Parallel(int n, int threads, const std::function<void(int)>& fn) {
   std::atomic<int> next{0};
@@ -182,7 +240,7 @@ double SqliteCommitsPerSecond(const std::string& path, int n, int threads) {
   return n / Seconds(Clock::now() - start);
 }
 
-int Run(const std::string& cstor, int objects, int threads, int samples, int watches) {
+int Run(const std::string& cstor, int objects, int threads, int samples, int watches, int idle_target) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("cstor-apiserver-bench-{}", getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -333,6 +391,24 @@ int Run(const std::string& cstor, int objects, int threads, int samples, int wat
   for (auto& c : cancels) c.Cancel();
   for (auto& t : watchers) t.join();
 
+  // Idle connections: ten thousand clients connected and silent; the server goes on
+  // answering (a read-modify-write of each of a thousand objects, timed) and closes none.
+  auto idle = std::make_unique<IdleConnections>();
+  const auto idle_start = Clock::now();
+  const bool idle_opened = idle->Open(server.listen, idle_target);
+  const double idle_open_s = Seconds(Clock::now() - idle_start);
+  if (!idle_opened) fmt::print(stderr, "only {} idle connections opened\n", idle->size());
+  const auto [rss_idle, hwm_idle] = server.Memory();
+  const int idle_ops = std::min(objects, 1000);
+  std::vector<double> idle_lat = Parallel(idle_ops, threads, [&](int i) {
+    auto r = api.Get<api::CStorVolumeReplica>("openebs", Replica(i).metadata.name);
+    if (!r.ok()) return check(r.status());
+    r->spec.capacity = "30Gi";
+    check(api.Update(*r).status());
+  });
+  const int idle_open = idle->StillOpen();
+  idle.reset();
+
   // Restart: how long the server takes to load 10,000 objects and serve again.
   const std::string listen = server.listen;
   server.Stop();
@@ -365,14 +441,17 @@ int Run(const std::string& cstor, int objects, int threads, int samples, int wat
   fmt::print("{:<34} {:>12} {:>12.2f} {:>12.2f}   ({} samples; {} of {} watches live)\n",
              fmt::format("  with {} watches open", nwatch), "", Percentile(many_lat, 0.5), Percentile(many_lat, 0.99),
              many_lat.size(), live, nwatch);
+  fmt::print("{:<34} {:>12} {:>12.2f} {:>12.2f}   ({} idle TLS connections opened in {:.1f} s, {} still open after)\n",
+             "  get + update beside idle ones", "", Percentile(idle_lat, 0.5), Percentile(idle_lat, 0.99),
+             idle_target, idle_open_s, idle_open);
   fmt::print("\nserver memory (RSS, MiB): {:.1f} empty, {:.1f} after creates, {:.1f} after updates and lists, "
-             "{:.1f} with {} watches open; peak {:.1f}\n",
-             rss0, rss1, rss2, rss_watch, nwatch, std::max({hwm1, hwm2, hwm_watch}));
+             "{:.1f} with {} watches open, {:.1f} with {} idle connections; peak {:.1f}\n",
+             rss0, rss1, rss2, rss_watch, nwatch, rss_idle, idle_target, std::max({hwm1, hwm2, hwm_watch, hwm_idle}));
   fmt::print("restart with {} objects: serving again after {:.2f} s, RSS {:.1f} MiB, all objects kept: {}\n",
              objects, restart_s, rss3, kept ? "yes" : "NO");
   fmt::print("database on disk: {:.1f} MiB; errors: {}\n", db_mib, errors.load());
   fs::remove_all(dir);
-  return errors == 0 && kept && live == nwatch ? 0 : 1;
+  return errors == 0 && kept && live == nwatch && idle_opened && idle_open == idle_target ? 0 : 1;
 }
 
 }  // namespace
@@ -381,16 +460,17 @@ int Run(const std::string& cstor, int objects, int threads, int samples, int wat
 int main(int argc, char** argv) {
   CLI::App app{"the embedded API server with 10,000 objects"};
   std::string cstor = (std::filesystem::path(argv[0]).parent_path() / ".." / "src" / "cli" / "cstor").string();
-  int objects = 10000, threads = 16, samples = 300, watches = 1000;
+  int objects = 10000, threads = 16, samples = 300, watches = 1000, idle = 10000;
   app.add_option("--cstor", cstor, "the cstor binary")->capture_default_str();
   app.add_option("--objects", objects, "objects to create")->capture_default_str()->check(CLI::Range(1, 1000000));
   app.add_option("--threads", threads, "client threads")->capture_default_str()->check(CLI::Range(1, 256));
   app.add_option("--watch-samples", samples, "writes timed through a watch")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--watches", watches, "watches open at once")->capture_default_str()->check(CLI::Range(1, 5000));
+  app.add_option("--idle", idle, "idle connections open at once")->capture_default_str()->check(CLI::Range(1, 15000));
   CLI11_PARSE(app, argc, argv);
   samples = std::min(samples, (objects + 2) / 3);
   try {
-    return cstor::Run(cstor, objects, threads, samples, watches);
+    return cstor::Run(cstor, objects, threads, samples, watches, idle);
   } catch (const std::exception& e) {
     fmt::print(stderr, "apiserver_bench: {}\n", e.what());
     return 1;
