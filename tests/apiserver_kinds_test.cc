@@ -505,6 +505,33 @@ TEST_F(KindsTest, PodLogsAreServedFromTheRuntimesFiles) {
   EXPECT_THAT(which.body["message"].get<std::string>(), HasSubstr("choose one of: [mgr exporter]"));
   EXPECT_EQ(logs("container=nope").code, 400);
 
+  // Lines as the runtime writes them, each after its time: served without the times
+  // unless asked for, and from a time on.
+  const std::string now = apiserver::FormatTimestamp(std::chrono::system_clock::now());
+  std::ofstream(dir / "exporter.log") << "2026-01-01T10:00:00.000000001Z old line\n"
+                                      << "2026-01-01T10:00:05.5Z middle line\n"
+                                      << now << " new line\n";
+  EXPECT_EQ(logs("container=exporter").body, "old line\nmiddle line\nnew line\n");
+  EXPECT_EQ(logs("container=exporter&timestamps=true&tailLines=1").body, now + " new line\n");
+  EXPECT_EQ(logs("container=exporter&sinceTime=2026-01-01T10:00:01Z").body, "middle line\nnew line\n");
+  EXPECT_EQ(logs("container=exporter&sinceSeconds=3600").body, "new line\n");
+  EXPECT_EQ(logs("container=exporter&sinceSeconds=10&sinceTime=2026-01-01T10:00:01Z").code, 400);
+  EXPECT_EQ(logs("container=exporter&sinceTime=yesterday").code, 400);
+  // Followed, a line written in two pieces is served once whole, without its time.
+  std::string lines;
+  std::thread reader([&] {
+    auto c = Raw();
+    c->set_read_timeout(30, 0);
+    c->Get("/api/v1/namespaces/openebs/pods/pool/log?container=exporter&follow=true&sinceTime=2026-01-01T10:00:01Z",
+           [&](const char* data, size_t n) { lines.append(data, n); return !lines.ends_with("pieces\n"); });
+  });
+  ASSERT_TRUE(Eventually([&] { return lines.find("new line") != std::string::npos; }));
+  std::ofstream(dir / "exporter.log", std::ios::app) << now << " in two" << std::flush;
+  std::this_thread::sleep_for(300ms);
+  std::ofstream(dir / "exporter.log", std::ios::app) << " pieces\n";
+  reader.join();
+  EXPECT_EQ(lines, "middle line\nnew line\nin two pieces\n");
+
   // Following: what is appended arrives; the stream ends when the pod is deleted.
   std::string seen;
   std::thread follower([&] {

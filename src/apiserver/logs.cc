@@ -1,15 +1,20 @@
 // pods/log: what `kubectl logs` reads. The node runtime writes each container's output to
-// <pod_log_dir>/<namespace>/<pod>/<container>.log (the previous run's to .log.1); this
-// serves it whole, its tail, the first bytes, or followed as it grows.
+// <pod_log_dir>/<namespace>/<pod>/<container>.log (the previous run's to .log.1), one line
+// per line of output, each starting with the time it was written (RFC 3339, UTC,
+// nanoseconds) and a space, as kubelet's log files carry it. This serves it whole, its
+// tail, the first bytes, from a time on (sinceSeconds, sinceTime), with or without the
+// times (timestamps), or followed as it grows. A line without a time is served as it is.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "apiserver/impl.h"
 #include "apiserver/objects.h"
+#include "apiserver/table.h"
 
 namespace cstor::apiserver {
 namespace {
@@ -46,6 +51,67 @@ std::string Tail(const std::string& text, int64_t lines) {
   return text.substr(pos + 1);
 }
 
+// How a client asked for the lines: with their times or not, from a time on.
+struct LineFormat {
+  bool timestamps = false;
+  std::optional<std::chrono::system_clock::time_point> since;
+
+  // Whole lines of `text` (a final partial one is left in `carry` for the next call, when
+  // given) as the client asked for them.
+  std::string Apply(std::string_view text, std::string* carry = nullptr) const {
+    std::string in;
+    if (carry != nullptr) {
+      in = std::move(*carry) + std::string(text);
+      carry->clear();
+      text = in;
+    }
+    std::string out;
+    out.reserve(text.size());
+    size_t at = 0;
+    while (at < text.size()) {
+      size_t nl = text.find('\n', at);
+      if (nl == std::string_view::npos) {
+        if (carry != nullptr) {
+          *carry = std::string(text.substr(at));
+          break;
+        }
+        nl = text.size() - 1;
+      }
+      out += Line(text.substr(at, nl + 1 - at));
+      at = nl + 1;
+    }
+    return out;
+  }
+
+  std::string_view Line(std::string_view line) const {
+    const size_t space = line.find(' ');
+    std::chrono::system_clock::time_point t;
+    if (space == std::string_view::npos || space < 20 || !ParseTimestamp(line.substr(0, space), &t)) return line;
+    if (since && t < *since) return {};
+    return timestamps ? line : line.substr(space + 1);
+  }
+};
+
+LineFormat FormatOf(const http::Request& req) {
+  LineFormat f;
+  f.timestamps = BoolParam(req, "timestamps");
+  const bool has_seconds = req.has_param("sinceSeconds"), has_time = req.has_param("sinceTime");
+  if (has_seconds && has_time) throw BadRequest("at most one of sinceTime or sinceSeconds may be specified");
+  if (has_seconds) {
+    const int64_t seconds = IntParam(req, "sinceSeconds", 0);
+    if (seconds < 1) throw BadRequest("sinceSeconds: Invalid value: must be greater than 0");
+    f.since = std::chrono::system_clock::now() - std::chrono::seconds(seconds);
+  }
+  if (has_time) {
+    std::chrono::system_clock::time_point t;
+    if (!ParseTimestamp(req.get_param_value("sinceTime"), &t)) {
+      throw BadRequest(fmt::format("sinceTime: Invalid value: \"{}\": not an RFC 3339 time", req.get_param_value("sinceTime")));
+    }
+    f.since = t;
+  }
+  return f;
+}
+
 }  // namespace
 
 void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Response& res) {
@@ -69,6 +135,7 @@ void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Resp
     throw BadRequest(fmt::format("container {} is not valid for pod {}", container, t.name));
   }
   const bool previous = BoolParam(req, "previous");
+  const LineFormat format = FormatOf(req);
   const fs::path dir = opts_.pod_log_dir.empty() ? fs::path(opts_.data_dir) / "pod-logs" : fs::path(opts_.pod_log_dir);
   const fs::path file = dir / t.ns / t.name / (container + (previous ? ".log.1" : ".log"));
   std::error_code ec;
@@ -83,8 +150,11 @@ void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Resp
   uint64_t offset = text.size();
   if (req.has_param("tailLines")) text = Tail(text, IntParam(req, "tailLines", 0));
   const int64_t limit = IntParam(req, "limitBytes", 0);
+  const bool follow = BoolParam(req, "follow") && !previous && limit <= 0;
+  std::string carry;  // a line still being written, completed by what follows
+  text = format.Apply(text, follow ? &carry : nullptr);
   if (limit > 0 && text.size() > static_cast<size_t>(limit)) text.resize(static_cast<size_t>(limit));
-  if (!BoolParam(req, "follow") || previous || limit > 0) {
+  if (!follow) {
     res.set_content(text, "text/plain");
     return;
   }
@@ -93,13 +163,13 @@ void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Resp
   // that shrank was rotated: read it from the start.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opts_.max_watch_seconds);
   const std::string key = t.def->StorageKey(), ns = t.ns, name = t.name, uid = MetaString(*pod, "uid");
-  res.set_stream("text/plain", [this, text = std::move(text), offset, deadline, file, key, ns, name,
-                                uid](std::shared_ptr<http::Stream> stream) mutable {
+  res.set_stream("text/plain", [this, text = std::move(text), offset, deadline, file, key, ns, name, uid, format,
+                                carry = std::move(carry)](std::shared_ptr<http::Stream> stream) mutable {
     constexpr size_t kPiece = 1 << 20;
     for (size_t at = 0; at < text.size(); at += kPiece) {
       if (!WritePaced(*stream, text.substr(at, kPiece))) return;
     }
-    Follow([this, stream, offset, deadline, file, key, ns, name, uid]() mutable {
+    Follow([this, stream, offset, deadline, file, key, ns, name, uid, format, carry = std::move(carry)]() mutable {
       if (!stream->Open()) return false;
       std::error_code size_ec;
       const uint64_t size = fs::file_size(file, size_ec);
@@ -108,7 +178,8 @@ void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Resp
       if (!size_ec && size > offset && stream->Backlog() < (4u << 20)) {
         std::string more = ReadFrom(file, offset, 1 << 20);
         offset += more.size();
-        if (!stream->Write(std::move(more))) return false;
+        more = format.Apply(more, &carry);
+        if (!more.empty() && !stream->Write(std::move(more))) return false;
       }
       ObjectPtr now = store_->Get(key, ns, name);
       if (stopping_ || !now || MetaString(*now, "uid") != uid || std::chrono::steady_clock::now() >= deadline) {
