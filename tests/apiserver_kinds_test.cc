@@ -484,6 +484,40 @@ TEST_F(KindsTest, TheScaleSubresourceSetsReplicasOnly) {
   EXPECT_EQ(Send("GET", "/api/v1/namespaces/openebs/configmaps/x/scale").code, 404);
 }
 
+TEST_F(KindsTest, ServerSideApplyMergesTheListsACrdDeclaresMergeable) {
+  // Gadgets: spec.ports merges by name (x-kubernetes-list-type: map), spec.tags is a set,
+  // spec.steps is atomic (no list type), as a real server reads the schema.
+  const json crd = json::parse(R"({
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gadgets.example.com"},
+    "spec": {"group": "example.com", "scope": "Namespaced", "names": {"kind": "Gadget", "plural": "gadgets"},
+      "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+        "type": "object", "properties": {"spec": {"type": "object", "properties": {
+          "ports": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                    "items": {"type": "object", "properties": {"name": {"type": "string"}, "port": {"type": "integer"}}}},
+          "tags": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+          "steps": {"type": "array", "items": {"type": "string"}}}}}}}}]}})");
+  ASSERT_EQ(Send("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd).code, 201);
+  const std::string url = "/apis/example.com/v1/namespaces/openebs/gadgets/g";
+  auto apply = [&](const std::string& manager, const json& spec) {
+    json config = {{"apiVersion", "example.com/v1"}, {"kind", "Gadget"}, {"metadata", {{"name", "g"}}}, {"spec", spec}};
+    return Send("PATCH", url + "?fieldManager=" + manager, config, "application/apply-patch+yaml");
+  };
+  ASSERT_EQ(apply("a", {{"ports", {{{"name", "iscsi"}, {"port", 3260}}}}, {"tags", {"x"}}, {"steps", {"one"}}}).code, 201);
+  // Another manager adds its own port and tag beside a's: no conflict, both kept.
+  Reply b = apply("b", {{"ports", {{{"name", "metrics"}, {"port", 9500}}}}, {"tags", {"y"}}});
+  ASSERT_EQ(b.code, 200) << b.body.dump();
+  EXPECT_EQ(b.body["spec"]["ports"].size(), 2u) << b.body.dump();
+  EXPECT_EQ(b.body["spec"]["tags"], json({"x", "y"}));
+  // An atomic list belongs whole to one manager: another setting it conflicts.
+  EXPECT_EQ(apply("b", {{"steps", {"two"}}}).code, 409);
+  // a drops its port: only a's goes.
+  Reply a2 = apply("a", {{"tags", {"x"}}, {"steps", {"one"}}});
+  ASSERT_EQ(a2.code, 200) << a2.body.dump();
+  ASSERT_EQ(a2.body["spec"]["ports"].size(), 1u) << a2.body.dump();
+  EXPECT_EQ(a2.body["spec"]["ports"][0]["name"], "metrics");
+}
+
 TEST_F(KindsTest, PodLogsAreServedFromTheRuntimesFiles) {
   ASSERT_EQ(Send("POST", "/api/v1/namespaces/openebs/pods",
                  {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "pool"}}},

@@ -3,6 +3,37 @@
 #include "apiserver/kinds/kinds.h"
 
 namespace cstor::apiserver {
+
+namespace {
+
+// The lists a CRD's schema declares mergeable (x-kubernetes-list-type: map with one key,
+// or set); every other list is atomic, as a real server treats them in server-side apply.
+void ListTypes(const nlohmann::json& schema, const std::string& path, MergeSchema& out) {
+  if (!schema.is_object()) return;
+  if (auto props = schema.find("properties"); props != schema.end() && props->is_object()) {
+    for (const auto& [name, sub] : props->items()) ListTypes(sub, path.empty() ? name : path + "." + name, out);
+  }
+  if (auto items = schema.find("items"); items != schema.end() && !path.empty()) {
+    const std::string type = schema.value("x-kubernetes-list-type", "");
+    const nlohmann::json keys = schema.value("x-kubernetes-list-map-keys", nlohmann::json::array());
+    if (type == "set") out.Merge(path);
+    if (type == "map" && keys.size() == 1 && keys[0].is_string()) out.Merge(path, keys[0].get<std::string>());
+    ListTypes(*items, path + "[]", out);
+  }
+}
+
+// A custom resource's strategy: the base one, with its schema's mergeable lists.
+class CustomStrategy : public Strategy {
+ public:
+  explicit CustomStrategy(MergeSchema merges) : merges_(std::move(merges)) {}
+  const MergeSchema& Merges() const override { return merges_; }
+
+ private:
+  MergeSchema merges_;
+};
+
+}  // namespace
+
 Registry::Registry() {
   for (auto group : {kinds::Core(), kinds::Workloads(), kinds::Storage(), kinds::Cluster()}) {
     for (ResourceDef& d : group) {
@@ -77,6 +108,10 @@ Result<ResourceDef> Registry::FromCrd(const nlohmann::json& crd) {
   if (d.version.empty()) {
     return Status::InvalidArgument("spec.versions must have exactly one storage version");
   }
+  MergeSchema merges;
+  merges.WithObjectMeta();
+  ListTypes(d.schema, "", merges);
+  d.strategy = std::make_shared<const CustomStrategy>(std::move(merges));
   return d;
 }
 
