@@ -5,7 +5,11 @@
 // open, the server's memory, and how long a restart takes to load the store.
 //
 //   apiserver_bench [--cstor PATH] [--objects 10000] [--threads 16] [--watch-samples 300]
-//                   [--watches 1000] [--idle 10000]
+//                   [--watches 1000] [--idle 10000] [--sync-delay-us 0]
+//
+// --sync-delay-us N runs the baseline and the server under slow_sync (LD_PRELOAD), which
+// makes every fsync and fdatasync N microseconds longer: a disk whose flush is slow, where
+// sharing a sync among writers is what group commit is for.
 //
 // The baseline, measured in the same run, is SQLite itself: single-row transactions of the
 // same objects, from the same number of threads, with the server's durability settings
@@ -467,7 +471,27 @@ int main(int argc, char** argv) {
   app.add_option("--watch-samples", samples, "writes timed through a watch")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--watches", watches, "watches open at once")->capture_default_str()->check(CLI::Range(1, 5000));
   app.add_option("--idle", idle, "idle connections open at once")->capture_default_str()->check(CLI::Range(1, 15000));
+  long sync_delay_us = 0;
+  app.add_option("--sync-delay-us", sync_delay_us, "make every sync this much slower (slow_sync, preloaded)")
+      ->capture_default_str()->check(CLI::Range(0L, 100'000L));
   CLI11_PARSE(app, argc, argv);
+  if (sync_delay_us > 0) {
+    // Run again with the library preloaded, for this process and the server it starts.
+    const std::string lib = (std::filesystem::canonical("/proc/self/exe").parent_path() / "libslow_sync.so").string();
+    const char* preload = getenv("LD_PRELOAD");
+    if (preload == nullptr || std::string(preload).find("libslow_sync.so") == std::string::npos) {
+      if (!std::filesystem::exists(lib)) {
+        fmt::print(stderr, "apiserver_bench: {} is missing (build the slow_sync target)\n", lib);
+        return 1;
+      }
+      setenv("SLOW_SYNC_US", std::to_string(sync_delay_us).c_str(), 1);
+      setenv("LD_PRELOAD", lib.c_str(), 1);
+      execv("/proc/self/exe", argv);
+      fmt::print(stderr, "apiserver_bench: cannot re-run with {} preloaded\n", lib);
+      return 1;
+    }
+    fmt::print("every sync made {} us slower (slow_sync preloaded)\n", sync_delay_us);
+  }
   samples = std::min(samples, (objects + 2) / 3);
   try {
     return cstor::Run(cstor, objects, threads, samples, watches, idle);
