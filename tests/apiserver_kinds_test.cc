@@ -446,6 +446,21 @@ TEST_F(KindsTest, EventsAreServedUnderEventsK8sIoToo) {
   EXPECT_EQ(Send("GET", core + "/new").code, 404);
 }
 
+TEST_F(KindsTest, OnlyKindsWithADesiredStateCountGenerations) {
+  // As on a real server: workloads and custom resources count spec changes in
+  // metadata.generation; ConfigMaps, Secrets, Services and Events have none.
+  Reply cm = Send("POST", "/api/v1/namespaces/openebs/configmaps",
+                  {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "c"}}}, {"data", {{"a", "1"}}}});
+  ASSERT_EQ(cm.code, 201);
+  EXPECT_FALSE(cm.body["metadata"].contains("generation")) << cm.body.dump();
+  Reply svc = Send("POST", kSvc, Service("gen"));
+  ASSERT_EQ(svc.code, 201);
+  EXPECT_FALSE(svc.body["metadata"].contains("generation")) << svc.body.dump();
+  Reply deploy = Send("POST", "/apis/apps/v1/namespaces/openebs/deployments", Deployment("gen"));
+  ASSERT_EQ(deploy.code, 201);
+  EXPECT_EQ(deploy.body["metadata"]["generation"], 1);
+}
+
 TEST_F(KindsTest, TheScaleSubresourceSetsReplicasOnly) {
   const std::string deploys = "/apis/apps/v1/namespaces/openebs/deployments";
   json d = Deployment("web");

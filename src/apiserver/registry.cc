@@ -108,6 +108,7 @@ Result<ResourceDef> Registry::FromCrd(const nlohmann::json& crd) {
   if (d.version.empty()) {
     return Status::InvalidArgument("spec.versions must have exactly one storage version");
   }
+  d.generation = true;
   MergeSchema merges;
   merges.WithObjectMeta();
   ListTypes(d.schema, "", merges);

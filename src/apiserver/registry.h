@@ -41,6 +41,10 @@ struct ResourceDef {
   bool status_subresource = false;
   bool log_subresource = false;  // pods/log: container logs the node runtime writes
   bool scale_subresource = false;  // <plural>/scale: spec.replicas as an autoscaling/v1 Scale
+  // metadata.generation, counting changes to the spec: kept by the kinds whose spec is a
+  // desired state a controller reports on (workloads, CRDs, every custom resource), not by
+  // ConfigMaps, Secrets, Events, Services and the like, as on a real server.
+  bool generation = false;
   bool custom = false;   // defined by a CRD: validated against `schema`, status reset on create
   nlohmann::json schema;           // openAPIV3Schema, null for built-ins
   nlohmann::json printer_columns;  // additionalPrinterColumns, an array (may be empty)

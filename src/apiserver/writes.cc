@@ -150,7 +150,11 @@ void ApiServer::Impl::CreateObject(const Target& t, json obj, const http::Reques
   }
   meta["uid"] = NewUid();
   meta["creationTimestamp"] = Now();
-  meta["generation"] = 1;
+  if (def.generation) {
+    meta["generation"] = 1;
+  } else {
+    meta.erase("generation");
+  }
   if (def.custom && def.status_subresource) obj.erase("status");
   CheckTypes(def, obj);
   def.strategy->PrepareForCreate(obj);
@@ -246,7 +250,7 @@ Mutation ApiServer::Impl::FinishUpdate(const ResourceDef& def, const json& curre
       }
     }
     def.strategy->PrepareForUpdate(current, result);
-    if (SpecChanged(current, result)) meta["generation"] = old.value("generation", int64_t{1}) + 1;
+    if (def.generation && SpecChanged(current, result)) meta["generation"] = old.value("generation", int64_t{1}) + 1;
     if (IsDeleting(current)) {
       std::vector<std::string> before = Finalizers(current);
       for (const std::string& f : Finalizers(result)) {

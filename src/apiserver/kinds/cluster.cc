@@ -122,8 +122,12 @@ std::vector<ResourceDef> Cluster() {
       Builtin(rbac, "ClusterRole", "clusterroles", false, false, {}, role),
       Builtin(rbac, "RoleBinding", "rolebindings", true, false, {}, binding),
       Builtin(rbac, "ClusterRoleBinding", "clusterrolebindings", false, false, {}, binding),
-      Builtin("apiextensions.k8s.io", "CustomResourceDefinition", "customresourcedefinitions", false, true,
-              {"crd", "crds"}, std::make_shared<const CrdStrategy>()),
+      [] {
+        ResourceDef crd = Builtin("apiextensions.k8s.io", "CustomResourceDefinition", "customresourcedefinitions",
+                                  false, true, {"crd", "crds"}, std::make_shared<const CrdStrategy>());
+        crd.generation = true;
+        return crd;
+      }(),
   };
 }
 

@@ -203,6 +203,7 @@ class StatefulSetStrategy : public WorkloadStrategy {
 
 ResourceDef Scalable(ResourceDef d) {
   d.scale_subresource = true;
+  d.generation = true;
   return d;
 }
 
@@ -211,7 +212,11 @@ ResourceDef Scalable(ResourceDef d) {
 std::vector<ResourceDef> Workloads() {
   return {
       Scalable(Builtin("apps", "Deployment", "deployments", true, true, {"deploy"}, std::make_shared<const DeploymentStrategy>())),
-      Builtin("apps", "DaemonSet", "daemonsets", true, true, {"ds"}, std::make_shared<const DaemonSetStrategy>()),
+      [] {
+        ResourceDef ds = Builtin("apps", "DaemonSet", "daemonsets", true, true, {"ds"}, std::make_shared<const DaemonSetStrategy>());
+        ds.generation = true;
+        return ds;
+      }(),
       Scalable(Builtin("apps", "StatefulSet", "statefulsets", true, true, {"sts"}, std::make_shared<const StatefulSetStrategy>())),
   };
 }
