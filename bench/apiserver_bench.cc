@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -152,6 +153,12 @@ class IdleConnections {
     inet_pton(AF_INET, listen.substr(0, listen.rfind(':')).c_str(), &addr.sin_addr);
     while (static_cast<int>(conns_.size()) < n) {
       int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      // A server out of descriptors may leave the handshake unanswered: fail, not hang.
+      const timeval timeout{10, 0};
+      if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+      }
       if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         if (fd >= 0) close(fd);
         return false;
@@ -462,6 +469,10 @@ int Run(const std::string& cstor, int objects, int threads, int samples, int wat
 }  // namespace cstor
 
 int main(int argc, char** argv) {
+  if (rlimit nofile{}; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;  // ten thousand idle connections need as many descriptors
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   CLI::App app{"the embedded API server with 10,000 objects"};
   std::string cstor = (std::filesystem::path(argv[0]).parent_path() / ".." / "src" / "cli" / "cstor").string();
   int objects = 10000, threads = 16, samples = 300, watches = 1000, idle = 10000;

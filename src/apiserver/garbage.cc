@@ -17,7 +17,7 @@ void ApiServer::Impl::GarbageLoop() {
   // A sweep of everything at start finishes what a previous run left; after that each
   // change costs work for the objects it concerns (see GarbageGraph).
   GarbageGraph graph;
-  uint64_t revision = store_->Revision();
+  uint64_t revision = gc_revision_;
   graph.Reset(store_->Snapshot());
   std::unordered_set<std::string> retry;  // collections that failed, tried again at the next sweep
   auto next_sweep = std::chrono::steady_clock::now();
@@ -33,7 +33,7 @@ void ApiServer::Impl::GarbageLoop() {
       next_sweep = std::chrono::steady_clock::now() + opts_.event_sweep_interval;
     }
     bool too_old = false;
-    std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::seconds(1), &too_old);
+    std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::seconds(1), &too_old, gc_reader_);
     if (too_old) {
       // Behind the history: start again from the whole state (events after `revision`
       // replayed over a newer snapshot converge on the same graph).
@@ -121,7 +121,10 @@ void ApiServer::Impl::CollectObject(const GarbageGraph& graph, const std::string
     try {
       DeleteObject(*d, MetaString(*n.object, "namespace"), MetaString(*n.object, "name"), "Background",
                    json{{"uid", MetaString(*n.object, "uid")}});
-    } catch (const ApiError&) {
+    } catch (const ApiError& e) {
+      // Gone already, or replaced by another object of that name: nothing to do. Anything
+      // else (a failed commit) is tried again at the next sweep.
+      if (e.code != 404 && e.code != 409) throw;
     }
   };
   auto drop_owner_refs = [&](const GarbageGraph::Node& n, const std::function<bool(const std::string&)>& drop) {

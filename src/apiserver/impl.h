@@ -140,6 +140,9 @@ class ApiServer::Impl {
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>> watches_ GUARDED_BY(watch_mu_);
   std::vector<std::function<bool()>> followers_ GUARDED_BY(watch_mu_);
   uint64_t hub_revision_ GUARDED_BY(watch_mu_) = 0;  // every change up to here is delivered
+  int hub_reader_ = -1;  // the hub's and the collector's places in the store's history
+  int gc_reader_ = -1;
+  uint64_t gc_revision_ = 0;  // where the collector starts
   std::atomic<bool> stopping_{false};
   std::unique_ptr<ClusterIpAllocator> cluster_ips_;
   mutable SharedMutex registry_mu_;

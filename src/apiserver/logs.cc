@@ -51,6 +51,8 @@ std::string Tail(const std::string& text, int64_t lines) {
   return text.substr(pos + 1);
 }
 
+constexpr size_t kMaxPartialLine = 16 * 1024;
+
 // How a client asked for the lines: with their times or not, from a time on.
 struct LineFormat {
   bool timestamps = false;
@@ -71,7 +73,9 @@ struct LineFormat {
     while (at < text.size()) {
       size_t nl = text.find('\n', at);
       if (nl == std::string_view::npos) {
-        if (carry != nullptr) {
+        // A line still being written waits for its end, up to a bound (a progress bar
+        // redrawn with carriage returns never ends one): past that it goes out as it is.
+        if (carry != nullptr && text.size() - at <= kMaxPartialLine) {
           *carry = std::string(text.substr(at));
           break;
         }
@@ -173,7 +177,10 @@ void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Resp
       if (!stream->Open()) return false;
       std::error_code size_ec;
       const uint64_t size = fs::file_size(file, size_ec);
-      if (!size_ec && size < offset) offset = 0;
+      if (!size_ec && size < offset) {
+        offset = 0;
+        carry.clear();  // the rest of a line of the file that was rotated away
+      }
       // At most a megabyte a poll, and only while the client keeps up.
       if (!size_ec && size > offset && stream->Backlog() < (4u << 20)) {
         std::string more = ReadFrom(file, offset, 1 << 20);
@@ -183,6 +190,7 @@ void ApiServer::Impl::Logs(const Target& t, const http::Request& req, http::Resp
       }
       ObjectPtr now = store_->Get(key, ns, name);
       if (stopping_ || !now || MetaString(*now, "uid") != uid || std::chrono::steady_clock::now() >= deadline) {
+        if (!carry.empty()) stream->Write(std::string(format.Line(carry)));  // the last line, unfinished
         stream->Finish();
         return false;
       }

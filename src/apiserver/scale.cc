@@ -19,10 +19,10 @@ std::string SelectorText(const json& obj) {
   const json* sel = nullptr;
   if (obj.contains("spec") && obj["spec"].is_object() && obj["spec"].contains("selector")) sel = &obj["spec"]["selector"];
   if (sel == nullptr || !sel->is_object()) return "";
-  std::vector<std::string> terms;
+  std::vector<std::pair<std::string, std::string>> terms;  // by key, as Kubernetes orders them
   const json labels = sel->value("matchLabels", json::object());
   for (const auto& [k, v] : labels.items()) {
-    terms.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+    terms.emplace_back(k, k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
   }
   const json expressions = sel->value("matchExpressions", json::array());
   for (const json& e : expressions) {
@@ -30,14 +30,14 @@ std::string SelectorText(const json& obj) {
     std::string values;
     const json listed = e.value("values", json::array());
     for (const json& v : listed) values += (values.empty() ? "" : ",") + v.get<std::string>();
-    if (op == "In") terms.push_back(fmt::format("{} in ({})", key, values));
-    if (op == "NotIn") terms.push_back(fmt::format("{} notin ({})", key, values));
-    if (op == "Exists") terms.push_back(key);
-    if (op == "DoesNotExist") terms.push_back("!" + key);
+    if (op == "In") terms.emplace_back(key, fmt::format("{} in ({})", key, values));
+    if (op == "NotIn") terms.emplace_back(key, fmt::format("{} notin ({})", key, values));
+    if (op == "Exists") terms.emplace_back(key, key);
+    if (op == "DoesNotExist") terms.emplace_back(key, "!" + key);
   }
-  std::sort(terms.begin(), terms.end());
+  std::stable_sort(terms.begin(), terms.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string out;
-  for (const std::string& t : terms) out += (out.empty() ? "" : ",") + t;
+  for (const auto& [key, term] : terms) out += (out.empty() ? "" : ",") + term;
   return out;
 }
 

@@ -121,10 +121,15 @@ Status ApiServer::Impl::Init() {
 
   // The watch hub delivers every change after this revision; a watch that joins once the
   // server listens catches up from its own.
+  // Both it and the garbage collector read the history from here on, and the history
+  // keeps what they have not read yet.
   {
     MutexLock lock(&watch_mu_);
     hub_revision_ = store_->Revision();
+    hub_reader_ = store_->AddReader(hub_revision_);
   }
+  gc_revision_ = store_->Revision();
+  gc_reader_ = store_->AddReader(gc_revision_);
   http::ServerOptions http_opts;
   http_opts.address = opts_.address;
   http_opts.port = opts_.port;

@@ -306,8 +306,10 @@ void Store::Publish(const std::vector<std::shared_ptr<Pending>>& batch) {
 }
 
 void Store::TrimHistory() {
+  uint64_t unread = UINT64_MAX;  // the oldest change a reader has yet to read
+  for (uint64_t r : readers_) unread = std::min(unread, r + 1);
   while (history_.size() > history_limit_ ||
-         (history_.size() > 1 && history_bytes_ > history_bytes_limit_)) {
+         (history_.size() > 1 && history_bytes_ > history_bytes_limit_ && history_.front().revision < unread)) {
     history_bytes_ -= history_.front().bytes;
     history_.pop_front();
   }
@@ -416,10 +418,17 @@ uint64_t Store::commits() const {
   return commits_;
 }
 
+int Store::AddReader(uint64_t revision) {
+  MutexLock lock(&mu_);
+  readers_.push_back(revision);
+  return static_cast<int>(readers_.size() - 1);
+}
+
 std::vector<StoredEvent> Store::EventsAfter(uint64_t revision, std::chrono::milliseconds timeout,
-                                            bool* too_old) const {
+                                            bool* too_old, int reader) {
   *too_old = false;
   MutexLock lock(&mu_);
+  if (reader >= 0 && static_cast<size_t>(reader) < readers_.size()) readers_[static_cast<size_t>(reader)] = revision;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!shutdown_ && revision_ <= revision) {
     auto now = std::chrono::steady_clock::now();

@@ -100,9 +100,14 @@ class Store {
                            const std::function<Mutation(const nlohmann::json* current)>& decide);
 
   // Changes after `revision`, waiting up to `timeout` for one. Sets *too_old when
-  // `revision` is older than the history kept (the caller must relist: 410 Gone).
+  // `revision` is older than the history kept (the caller must relist: 410 Gone). A
+  // `reader` (from AddReader) says it has consumed everything up to `revision`.
   std::vector<StoredEvent> EventsAfter(uint64_t revision, std::chrono::milliseconds timeout,
-                                       bool* too_old) const;
+                                       bool* too_old, int reader = -1);
+  // The server's own followers of the history (the watch hub, the garbage collector):
+  // the byte bound never drops a change one of them has not read yet (the count bound
+  // still does). Starts at `revision`.
+  int AddReader(uint64_t revision);
   // Wakes every EventsAfter waiter; they return at once from now on.
   void Shutdown();
 
@@ -161,6 +166,7 @@ class Store {
   std::map<std::string, std::map<std::string, ObjectPtr>> objects_ GUARDED_BY(mu_);
   std::deque<StoredEvent> history_ GUARDED_BY(mu_);
   size_t history_bytes_ GUARDED_BY(mu_) = 0;  // the sum of history_'s `bytes`
+  std::vector<uint64_t> readers_ GUARDED_BY(mu_);  // by reader id: read up to here
 };
 
 }  // namespace cstor::apiserver

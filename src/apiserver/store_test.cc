@@ -444,6 +444,28 @@ TEST_F(StoreTest, TheHistoryIsBoundedInBytes) {
   EXPECT_FALSE(too_old);
 }
 
+TEST_F(StoreTest, TheByteBoundKeepsWhatTheServersReadersHaveNotRead) {
+  auto opened = Store::Open(path_, /*history_limit=*/100, /*history_bytes=*/4096);
+  ASSERT_TRUE(opened.ok());
+  auto store = std::move(*opened);
+  const int reader = store->AddReader(0);
+  const std::string kilobyte(1000, 'x');
+  for (int i = 0; i < 10; ++i) Put(*store, "ns", "v" + std::to_string(i), {{"pad", kilobyte}});
+  // Ten kilobytes kept past the four-kilobyte bound: the reader has read none of it.
+  bool too_old = true;
+  EXPECT_EQ(store->EventsAfter(0, std::chrono::milliseconds(0), &too_old, reader).size(), 10u);
+  EXPECT_FALSE(too_old);
+  // Once it has read them, the next change trims to the bound.
+  store->EventsAfter(10, std::chrono::milliseconds(0), &too_old, reader);
+  Put(*store, "ns", "v10", {{"pad", kilobyte}});
+  EXPECT_THAT(store->EventsAfter(5, std::chrono::milliseconds(0), &too_old), IsEmpty());
+  EXPECT_TRUE(too_old);
+  // The count bound holds regardless.
+  for (int i = 0; i < 150; ++i) Put(*store, "ns", "c", {{"n", i}});
+  EXPECT_THAT(store->EventsAfter(10, std::chrono::milliseconds(0), &too_old), IsEmpty());
+  EXPECT_TRUE(too_old);
+}
+
 TEST_F(StoreTest, InMemoryStoreKeepsNothing) {
   {
     auto s = Store::Open(":memory:", 10);

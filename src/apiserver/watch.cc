@@ -168,7 +168,7 @@ void ApiServer::Impl::WatchLoop() {
   auto last_housekeeping = std::chrono::steady_clock::now();
   while (!stopping_) {
     bool too_old = false;
-    std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::milliseconds(200), &too_old);
+    std::vector<StoredEvent> events = store_->EventsAfter(revision, std::chrono::milliseconds(200), &too_old, hub_reader_);
     const auto now = std::chrono::steady_clock::now();
     const bool housekeeping = now - last_housekeeping >= std::chrono::milliseconds(100);
     if (housekeeping) {

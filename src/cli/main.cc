@@ -1,10 +1,19 @@
 // cstor: the composition root. Every process role is a subcommand of this one binary.
+#include <sys/resource.h>
+
 #include <cstdio>
 
 #include "base/log.h"
 #include "cli/cli.h"
 
 int main(int argc, char** argv) {
+  // Servers hold a descriptor per connection, target session and open file: take the
+  // whole allowance the administrator granted (the soft limit is often 1,024 of a much
+  // larger hard one), as Go programs such as kube-apiserver do at start.
+  if (rlimit nofile{}; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   cstor::cli::Cli cli;
   std::string log_level = "info";
   cli.app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
