@@ -74,6 +74,7 @@ void ApiServer::Impl::ServeConverted(const Target& t, const http::Request& req, 
   // The served shape, checked, in the stored one.
   auto to_stored = [&](json body, bool creating) {
     CheckTypeMeta(served, body);
+    DropUnknownFields(body, conv.served_fields, &req, &res);
     if (creating && conv.validate_create) {
       if (auto errors = conv.validate_create(body); !errors.empty()) {
         throw Invalid(served, MetaString(body, "name"), errors);
@@ -121,6 +122,7 @@ void ApiServer::Impl::PatchConverted(const Target& t, const Target& inner, http:
     if (!cur) throw Renamed(NotFound(*inner.def, t.name), served, *inner.def);
     const json current = served.conversion->to_served(*cur);
     json next = PatchObject(served, current, patch);
+    DropUnknownFields(next, served.conversion->served_fields, &r, &res);
     const bool pinned = patch.type == ParsedPatch::kJson
                             ? patch.patch.dump().find("/metadata/resourceVersion") != std::string::npos
                             : Meta(patch.patch).contains("resourceVersion");

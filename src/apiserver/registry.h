@@ -25,6 +25,8 @@ struct Conversion {
   std::function<nlohmann::json(const nlohmann::json& served)> to_stored;
   // Field selector paths as served -> as stored ("regarding.name" -> "involvedObject.name").
   std::map<std::string, std::string> field_labels;
+  // The top-level fields of the served shape (others are unknown to a client of it).
+  std::vector<std::string> served_fields;
   // What a create through this version must satisfy beyond the stored kind's rules.
   std::function<std::vector<FieldError>(const nlohmann::json& served)> validate_create;
 };

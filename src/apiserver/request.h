@@ -58,6 +58,12 @@ struct ParsedPatch {
 };
 ParsedPatch ParsePatch(const ResourceDef& def, const http::Request& req);
 
+// What a typed decoder would not keep: the top-level fields of `obj` not in `known` are
+// dropped, with a Warning header (fieldValidation Warn, the default), or refused with 400
+// (Strict).
+void DropUnknownFields(nlohmann::json& obj, const std::vector<std::string>& known, const http::Request* req,
+                       http::Response* res);
+
 // The body as a JSON object, or a 400; by its Content-Type, JSON or YAML, and 415 for any
 // other (protobuf, CBOR), which tells clients to send JSON instead.
 nlohmann::json ParseBody(const http::Request& req, bool creating);

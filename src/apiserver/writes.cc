@@ -52,32 +52,33 @@ void ApiServer::Impl::CheckTypes(const ResourceDef& def, const json& obj) const 
                                def.version, def.kind, r.errors.front().message));
 }
 
+void DropUnknownFields(json& obj, const std::vector<std::string>& known, const http::Request* req,
+                       http::Response* res) {
+  std::vector<std::string> unknown;
+  for (auto it = obj.begin(); it != obj.end();) {
+    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+      unknown.push_back(it.key());
+      it = obj.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::string mode = req ? req->get_param_value("fieldValidation") : "Ignore";
+  if (mode.empty()) mode = "Warn";
+  if (!unknown.empty() && mode == "Strict") {
+    std::string list;
+    for (const std::string& f : unknown) list += (list.empty() ? "" : ", ") + ("unknown field \"" + f + "\"");
+    throw BadRequest("strict decoding error: " + list);
+  }
+  if (!unknown.empty() && mode == "Warn" && res) {
+    for (const std::string& f : unknown) res->set_header("Warning", fmt::format("299 - \"unknown field \\\"{}\\\"\"", f));
+  }
+}
+
 void ApiServer::Impl::ValidateObject(const ResourceDef& def, json& obj, const http::Request* req,
                                      http::Response* res, const json* old) const {
   std::vector<FieldError> errors = ValidateObjectMeta(Meta(obj), def.strategy->NameIsDnsLabel());
-  if (!def.custom) {
-    // What a typed decoder would not keep: dropped, with a warning, or refused if strict.
-    const std::vector<std::string>& known = def.strategy->TopLevelFields();
-    std::vector<std::string> unknown;
-    for (auto it = obj.begin(); it != obj.end();) {
-      if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
-        unknown.push_back(it.key());
-        it = obj.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    std::string mode = req ? req->get_param_value("fieldValidation") : "Ignore";
-    if (mode.empty()) mode = "Warn";
-    if (!unknown.empty() && mode == "Strict") {
-      std::string list;
-      for (const std::string& f : unknown) list += (list.empty() ? "" : ", ") + ("unknown field \"" + f + "\"");
-      throw BadRequest("strict decoding error: " + list);
-    }
-    if (!unknown.empty() && mode == "Warn" && res) {
-      for (const std::string& f : unknown) res->set_header("Warning", fmt::format("299 - \"unknown field \\\"{}\\\"\"", f));
-    }
-  }
+  if (!def.custom) DropUnknownFields(obj, def.strategy->TopLevelFields(), req, res);
   for (FieldError& e : def.strategy->Validate(obj)) errors.push_back(std::move(e));
   if (old != nullptr) {
     for (FieldError& e : def.strategy->ValidateUpdate(*old, obj)) errors.push_back(std::move(e));

@@ -76,6 +76,9 @@ ResourceDef EventsV1(const ResourceDef& core_events) {
   conv->to_served = [](const json& stored) { return Convert(stored, "events.k8s.io/v1", true); };
   conv->to_stored = [](const json& served) { return Convert(served, "v1", false); };
   conv->validate_create = ValidateCreate;
+  conv->served_fields = {"apiVersion", "kind", "metadata"};
+  for (const auto& [served, stored] : kRenamed) conv->served_fields.push_back(served);
+  for (const char* field : kSame) conv->served_fields.push_back(field);
   d.selectable_fields = {"reason", "reportingController", "type"};
   conv->field_labels = {{"reportingController", "reportingComponent"}};
   for (const char* f : {"kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"}) {
