@@ -71,14 +71,14 @@ ParsedPatch ParsePatch(const ResourceDef& def, const http::Request& req) {
   return p;
 }
 
-json ApiServer::Impl::PatchObject(const ResourceDef& def, const json& cur, const ParsedPatch& p) const {
+json ApplyPatch(const json& cur, const ParsedPatch& p, const MergeSchema& merges) {
   json next;
   switch (p.type) {
     case ParsedPatch::kJson:
       next = ApplyJsonPatch(cur, p.patch);
       break;
     case ParsedPatch::kStrategic: {
-      auto merged = StrategicMerge(cur, p.patch, def.strategy->Merges());
+      auto merged = StrategicMerge(cur, p.patch, merges);
       if (!merged.ok()) throw BadRequest(merged.status().message());
       next = std::move(*merged);
       break;
@@ -88,6 +88,11 @@ json ApiServer::Impl::PatchObject(const ResourceDef& def, const json& cur, const
       next.merge_patch(p.patch);
       break;
   }
+  return next;
+}
+
+json ApiServer::Impl::PatchObject(const ResourceDef& def, const json& cur, const ParsedPatch& p) const {
+  json next = ApplyPatch(cur, p, def.strategy->Merges());
   if (!next.is_object() || !next.contains("metadata") || !next["metadata"].is_object()) {
     throw ApiError(422, "Invalid", "the patch removes the object's metadata");
   }

@@ -57,6 +57,9 @@ struct ParsedPatch {
   nlohmann::json patch;
 };
 ParsedPatch ParsePatch(const ResourceDef& def, const http::Request& req);
+// `cur` with the patch applied (a strategic one merging the lists in `merges`); 422 for a
+// JSON patch that cannot apply or grows the object past the size limit.
+nlohmann::json ApplyPatch(const nlohmann::json& cur, const ParsedPatch& p, const MergeSchema& merges);
 
 // What a typed decoder would not keep: the top-level fields of `obj` not in `known` are
 // dropped, with a Warning header (fieldValidation Warn, the default), or refused with 400

@@ -91,21 +91,7 @@ void ApiServer::Impl::Scale(const Target& t, const http::Request& req, http::Res
   ObjectPtr stored = Commit(def, t.ns, t.name, [&](const json* cur) {
     if (!cur) throw NotFound(def, t.name);
     const json current = ScaleOf(*cur);
-    json wanted;
-    if (patch) {
-      wanted = current;
-      if (patch->type == ParsedPatch::kJson) {
-        try {
-          wanted = wanted.patch(patch->patch);
-        } catch (const json::exception& e) {
-          throw ApiError(422, "Invalid", std::string("the JSON patch could not be applied: ") + e.what());
-        }
-      } else {
-        wanted.merge_patch(patch->patch);
-      }
-    } else {
-      wanted = body;
-    }
+    const json wanted = patch ? ApplyPatch(current, *patch, MergeSchema()) : body;  // a Scale has no lists
     // A resourceVersion in the Scale is a precondition, as on the object itself.
     const std::string rv = MetaString(wanted, "resourceVersion");
     if (!rv.empty() && rv != MetaString(*cur, "resourceVersion")) {
